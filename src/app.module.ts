@@ -1,0 +1,42 @@
+import { type DynamicModule, type MiddlewareConsumer, Module, type NestModule, RequestMethod } from '@nestjs/common';
+import { APP_FILTER, APP_PIPE } from '@nestjs/core';
+import { LoggerModule } from 'nestjs-pino';
+import { AuthModule } from './common/auth/auth.module';
+import { CommonModule } from './common/common.module';
+import { ProblemDetailsFilter } from './common/errors/problem-details.filter';
+import { JsonBodyMiddleware } from './common/http/json-body.middleware';
+import { createValidationPipe } from './common/http/validation';
+import { loggerParams } from './common/logging';
+import { type AppConfig } from './config/app-config';
+import { ConfigModule } from './config/config.module';
+import { DatabaseModule } from './database/database.module';
+import { InventoryModule } from './inventory/inventory.module';
+
+/**
+ * The whole application. The global filter, pipe and guard are providers here (not set up in
+ * main.ts), so the e2e suites that build this module run exactly production's pipeline.
+ */
+@Module({})
+export class AppModule implements NestModule {
+  static register(config: AppConfig): DynamicModule {
+    return {
+      module: AppModule,
+      imports: [
+        ConfigModule.forRoot(config),
+        LoggerModule.forRoot(loggerParams(config)),
+        CommonModule,
+        AuthModule,
+        DatabaseModule,
+        InventoryModule,
+      ],
+      providers: [
+        { provide: APP_FILTER, useClass: ProblemDetailsFilter },
+        { provide: APP_PIPE, useFactory: createValidationPipe },
+      ],
+    };
+  }
+
+  configure(consumer: MiddlewareConsumer): void {
+    consumer.apply(JsonBodyMiddleware).forRoutes({ path: '*path', method: RequestMethod.ALL });
+  }
+}

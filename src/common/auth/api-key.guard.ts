@@ -1,0 +1,35 @@
+import { type CanActivate, type ExecutionContext, Injectable } from '@nestjs/common';
+import { Reflector } from '@nestjs/core';
+import type { Request } from 'express';
+import { ApiError } from '../errors/api-error';
+import { ApiKeyRegistry } from './api-key-registry';
+import { IS_PUBLIC } from './public.decorator';
+
+export const API_KEY_HEADER = 'x-api-key';
+
+/** Global guard: every route needs a known `X-API-Key` unless marked @Public(). */
+@Injectable()
+export class ApiKeyGuard implements CanActivate {
+  constructor(
+    private readonly registry: ApiKeyRegistry,
+    private readonly reflector: Reflector,
+  ) {}
+
+  canActivate(context: ExecutionContext): boolean {
+    const isPublic = this.reflector.getAllAndOverride<boolean | undefined>(IS_PUBLIC, [
+      context.getHandler(),
+      context.getClass(),
+    ]);
+    if (isPublic === true) {
+      return true;
+    }
+    const request = context.switchToHttp().getRequest<Request>();
+    const header = request.headers[API_KEY_HEADER];
+    const client = this.registry.authenticate(typeof header === 'string' ? header : undefined);
+    if (client === undefined) {
+      throw new ApiError('UNAUTHENTICATED', 'send a valid API key in the X-API-Key header');
+    }
+    request.client = client;
+    return true;
+  }
+}

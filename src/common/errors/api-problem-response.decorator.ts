@@ -1,0 +1,31 @@
+import { applyDecorators } from '@nestjs/common';
+import { ApiExtraModels, ApiResponse, getSchemaPath } from '@nestjs/swagger';
+import type { HeadersObject } from '@nestjs/swagger/dist/interfaces/open-api-spec.interface';
+import { PROBLEM_CONTENT_TYPE } from './problem-details';
+import { ProblemResponseDto } from './problem.dto';
+
+/** Documents an error answer with the RFC 9457 body. */
+export function ApiProblemResponse(status: number, description: string, headers?: HeadersObject): MethodDecorator & ClassDecorator {
+  return applyDecorators(
+    ApiExtraModels(ProblemResponseDto),
+    ApiResponse({
+      status,
+      description,
+      headers,
+      content: { [PROBLEM_CONTENT_TYPE]: { schema: { $ref: getSchemaPath(ProblemResponseDto) } } },
+    }),
+  );
+}
+
+export const RETRY_AFTER_HEADER: HeadersObject = {
+  'Retry-After': { description: 'Seconds to wait before retrying.', schema: { type: 'integer' } },
+};
+
+/** The errors every authenticated route can answer. */
+export function ApiAuthenticatedRoute(): MethodDecorator & ClassDecorator {
+  return applyDecorators(
+    ApiProblemResponse(400, 'Invalid input: `errors` names every field at fault.'),
+    ApiProblemResponse(401, 'Missing or unknown X-API-Key.'),
+    ApiProblemResponse(403, 'The API key may not access this store.'),
+  );
+}

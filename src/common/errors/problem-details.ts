@@ -1,0 +1,24 @@
+import { ERROR_CATALOG, type ErrorCode, type FieldIssue } from './api-error';
+
+export const PROBLEM_CONTENT_TYPE = 'application/problem+json';
+
+/** RFC 9457 body, with the service's `code` and (for 400) the fields at fault. */
+export interface ProblemDetails {
+  type: string;
+  title: string;
+  status: number;
+  detail: string;
+  code: ErrorCode;
+  instance?: string;
+  requestId?: string;
+  errors?: readonly FieldIssue[];
+}
+
+export function problemTypeUri(code: ErrorCode): string {
+  return `/problems/${code.toLowerCase().replace(/_/g, '-')}`;
+}
+
+export function problemOf(code: ErrorCode, detail: string, extra: Partial<ProblemDetails> = {}): ProblemDetails {
+  const { status, title } = ERROR_CATALOG[code];
+  return { type: problemTypeUri(code), title, status, detail, code, ...extra };
+}

@@ -1,0 +1,181 @@
+import { resolve } from 'node:path';
+
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+export const SQLITE_SYNCHRONOUS_MODES = ['FULL', 'NORMAL'] as const;
+export type SqliteSynchronous = (typeof SQLITE_SYNCHRONOUS_MODES)[number];
+
+/** Store ids a key may touch: every store, or a fixed list. */
+export type StoreScope = '*' | readonly string[];
+
+export interface ApiKeyEntry {
+  readonly key: string;
+  readonly stores: StoreScope;
+  readonly admin: boolean;
+}
+
+/**
+ * The one typed configuration object. Built once from the environment by `loadConfig`;
+ * every consumer injects it by this class token.
+ */
+export abstract class AppConfig {
+  abstract readonly port: number;
+  /** PostgreSQL connection string; undefined selects the embedded SQLite store. */
+  abstract readonly databaseUrl: string | undefined;
+  abstract readonly databasePoolSize: number;
+  abstract readonly dataDir: string;
+  abstract readonly sqliteSynchronous: SqliteSynchronous;
+  abstract readonly apiKeys: readonly ApiKeyEntry[];
+  abstract readonly seedDemo: boolean;
+  abstract readonly queueCapacity: number;
+  abstract readonly queueSubmitTimeoutMs: number;
+  abstract readonly processingTimeoutMs: number;
+  abstract readonly idempotencyTtlSeconds: number;
+  abstract readonly idempotencyCacheSize: number;
+  abstract readonly logLevel: LogLevel;
+  abstract readonly bodyLimitBytes: number;
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: readonly string[]) {
+    super(`Invalid configuration:\n  - ${problems.join('\n  - ')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+const STORE_ID = /^[A-Za-z0-9._:-]{1,64}$/;
+// Keys travel in an HTTP header and inside a comma/colon separated list.
+const API_KEY = /^[\x21-\x2b\x2d-\x39\x3b-\x7e]{1,256}$/;
+
+/** Reads and validates the environment; throws a ConfigError naming every bad variable. */
+export function loadConfig(env: Env = process.env): AppConfig {
+  const problems: string[] = [];
+  const read = new EnvReader(env, problems);
+
+  const databaseUrl = read.optionalString('DATABASE_URL');
+  if (databaseUrl !== undefined && !/^postgres(ql)?:\/\//.test(databaseUrl)) {
+    problems.push('DATABASE_URL must be a postgres:// or postgresql:// URL');
+  }
+
+  const config: AppConfig = {
+    port: read.integer('PORT', 8081, 0, 65535),
+    databaseUrl,
+    databasePoolSize: read.integer('DATABASE_POOL_SIZE', 10, 1, 1000),
+    dataDir: resolve(read.optionalString('DATA_DIR') ?? './data'),
+    sqliteSynchronous: read.oneOf('SQLITE_SYNCHRONOUS', SQLITE_SYNCHRONOUS_MODES, 'FULL'),
+    apiKeys: parseApiKeys(read.optionalString('API_KEYS') ?? 'demo:*', problems),
+    seedDemo: read.boolean('SEED_DEMO', true),
+    queueCapacity: read.integer('QUEUE_CAPACITY', 100, 1, 1_000_000),
+    queueSubmitTimeoutMs: read.integer('QUEUE_SUBMIT_TIMEOUT_MS', 5000, 0, 600_000),
+    processingTimeoutMs: read.integer('PROCESSING_TIMEOUT_MS', 10_000, 1, 600_000),
+    idempotencyTtlSeconds: read.integer('IDEMPOTENCY_TTL_SECONDS', 86_400, 1, 30 * 86_400),
+    idempotencyCacheSize: read.integer('IDEMPOTENCY_CACHE_SIZE', 10_000, 0, 10_000_000),
+    logLevel: read.oneOf('LOG_LEVEL', LOG_LEVELS, 'info'),
+    bodyLimitBytes: read.integer('BODY_LIMIT_BYTES', 100 * 1024, 1024, 10 * 1024 * 1024),
+  };
+
+  if (problems.length > 0) {
+    throw new ConfigError(problems);
+  }
+  return config;
+}
+
+/**
+ * `API_KEYS` is a comma-separated list of `key:scope`, where scope is `*` (every store),
+ * `admin` (every store and the admin routes) or `store-a|store-b`.
+ */
+export function parseApiKeys(raw: string, problems: string[]): ApiKeyEntry[] {
+  const entries: ApiKeyEntry[] = [];
+  const seen = new Set<string>();
+  const items = raw.split(',').map((item) => item.trim());
+  items.forEach((item, index) => {
+    const where = `API_KEYS entry ${index + 1}`;
+    const separator = item.lastIndexOf(':');
+    if (separator <= 0 || separator === item.length - 1) {
+      problems.push(`${where} must look like key:scope (scope is *, admin or store-a|store-b)`);
+      return;
+    }
+    const key = item.slice(0, separator);
+    const scope = item.slice(separator + 1);
+    if (!API_KEY.test(key)) {
+      problems.push(`${where}: the key must be 1-256 printable ASCII characters without ',' or ':'`);
+      return;
+    }
+    if (seen.has(key)) {
+      problems.push(`${where}: the key appears more than once`);
+      return;
+    }
+    seen.add(key);
+    if (scope === '*' || scope === 'admin') {
+      entries.push({ key, stores: '*', admin: scope === 'admin' });
+      return;
+    }
+    const stores = scope.split('|');
+    const bad = stores.find((store) => !STORE_ID.test(store));
+    if (bad !== undefined) {
+      problems.push(`${where}: '${bad}' is not a valid store id (1-64 of [A-Za-z0-9._:-])`);
+      return;
+    }
+    entries.push({ key, stores, admin: false });
+  });
+  if (items.length === 0 || entries.length === 0) {
+    problems.push('API_KEYS must define at least one key');
+  }
+  return entries;
+}
+
+class EnvReader {
+  constructor(
+    private readonly env: Env,
+    private readonly problems: string[],
+  ) {}
+
+  optionalString(name: string): string | undefined {
+    const value = this.env[name];
+    return value === undefined || value.trim() === '' ? undefined : value.trim();
+  }
+
+  integer(name: string, fallback: number, min: number, max: number): number {
+    const raw = this.optionalString(name);
+    if (raw === undefined) {
+      return fallback;
+    }
+    const value = /^-?\d+$/.test(raw) ? Number(raw) : Number.NaN;
+    if (!Number.isSafeInteger(value) || value < min || value > max) {
+      this.problems.push(`${name} must be an integer from ${min} to ${max} (got '${raw}')`);
+      return fallback;
+    }
+    return value;
+  }
+
+  boolean(name: string, fallback: boolean): boolean {
+    const raw = this.optionalString(name)?.toLowerCase();
+    if (raw === undefined) {
+      return fallback;
+    }
+    if (raw === 'true' || raw === '1') {
+      return true;
+    }
+    if (raw === 'false' || raw === '0') {
+      return false;
+    }
+    this.problems.push(`${name} must be true or false (got '${raw}')`);
+    return fallback;
+  }
+
+  oneOf<T extends string>(name: string, allowed: readonly T[], fallback: T): T {
+    const raw = this.optionalString(name);
+    if (raw === undefined) {
+      return fallback;
+    }
+    const match = allowed.find((candidate) => candidate.toLowerCase() === raw.toLowerCase());
+    if (match === undefined) {
+      this.problems.push(`${name} must be one of ${allowed.join(', ')} (got '${raw}')`);
+      return fallback;
+    }
+    return match;
+  }
+}

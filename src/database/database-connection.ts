@@ -1,0 +1,56 @@
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import BetterSqlite3 from 'better-sqlite3';
+import { Kysely, PostgresDialect, SqliteDialect } from 'kysely';
+import { Pool, TypeOverrides } from 'pg';
+import type { AppConfig } from '../config/app-config';
+import type { DatabaseSchema } from './schema';
+import { StatementCachingDatabase } from './sqlite-statement-cache';
+
+export type DialectName = 'sqlite' | 'postgres';
+
+/** The shared Kysely instance and which dialect it speaks; the injection token for persistence. */
+export class DatabaseConnection {
+  constructor(
+    readonly db: Kysely<DatabaseSchema>,
+    readonly dialect: DialectName,
+    /** Where the data lives, for logs: the SQLite file or the PostgreSQL host/database. */
+    readonly location: string,
+  ) {}
+
+  async close(): Promise<void> {
+    await this.db.destroy();
+  }
+}
+
+const INT8_OID = 20;
+
+/** Every integer the service stores stays within Number.MAX_SAFE_INTEGER (the domain enforces it). */
+function postgresTypes(): TypeOverrides {
+  const overrides = new TypeOverrides();
+  overrides.setTypeParser(INT8_OID, 'text', Number);
+  return overrides;
+}
+
+export function openDatabase(config: AppConfig): DatabaseConnection {
+  if (config.databaseUrl !== undefined) {
+    const pool = new Pool({
+      connectionString: config.databaseUrl,
+      max: config.databasePoolSize,
+      types: postgresTypes(),
+    });
+    const url = new URL(config.databaseUrl);
+    return new DatabaseConnection(new Kysely({ dialect: new PostgresDialect({ pool }) }), 'postgres', `${url.host}${url.pathname}`);
+  }
+
+  mkdirSync(config.dataDir, { recursive: true });
+  const file = join(config.dataDir, 'inventory.db');
+  const native = new BetterSqlite3(file);
+  native.pragma('journal_mode = WAL');
+  // FULL: the WAL is fsynced at every commit, so an acknowledged change survives power loss.
+  native.pragma(`synchronous = ${config.sqliteSynchronous}`);
+  native.pragma('busy_timeout = 5000');
+  native.pragma('foreign_keys = ON');
+  const database = new StatementCachingDatabase(native);
+  return new DatabaseConnection(new Kysely({ dialect: new SqliteDialect({ database }) }), 'sqlite', file);
+}

@@ -1,0 +1,13 @@
+import type { Migration, MigrationProvider } from 'kysely';
+import { initialSchema } from './0001-initial';
+
+/** Every migration, in order. Names sort lexically, so keep the numeric prefix. */
+const MIGRATIONS: Record<string, Migration> = {
+  '0001-initial': initialSchema,
+};
+
+export const INITIAL_MIGRATION = '0001-initial';
+
+export const migrationProvider: MigrationProvider = {
+  getMigrations: () => Promise.resolve(MIGRATIONS),
+};

@@ -1,0 +1,43 @@
+import { type CallHandler, type ExecutionContext, Injectable, type NestInterceptor } from '@nestjs/common';
+import type { Request, Response } from 'express';
+import { type Observable, of } from 'rxjs';
+import { fingerprintUpdate, type UpdatePayload } from './fingerprint';
+import { IdempotencyCache } from './idempotency-cache';
+import { IDEMPOTENT_REPLAYED_HEADER, keyReusedError, tryResolveIdempotencyKey } from './idempotency-key';
+
+/** Fields of a single update that define its payload; anything else goes to validation. */
+const SINGLE_UPDATE_FIELDS = new Set(['storeId', 'productId', 'delta', 'version', 'idempotencyKey']);
+
+/**
+ * Fast path for retries of completed single updates: answered from the in-process cache with
+ * the stored status and body, without validation, queue or database. Anything it cannot answer
+ * with certainty continues down the normal path, whose transaction decides authoritatively.
+ */
+@Injectable()
+export class IdempotencyInterceptor implements NestInterceptor {
+  constructor(private readonly cache: IdempotencyCache) {}
+
+  intercept(context: ExecutionContext, next: CallHandler): Observable<unknown> {
+    const http = context.switchToHttp();
+    const request = http.getRequest<Request>();
+    const body: unknown = request.body;
+    if (request.client === undefined || typeof body !== 'object' || body === null || Array.isArray(body)) {
+      return next.handle();
+    }
+    const fields = body as Record<string, unknown>;
+    if (!Object.keys(fields).every((field) => SINGLE_UPDATE_FIELDS.has(field))) {
+      return next.handle();
+    }
+    const key = tryResolveIdempotencyKey(request.headers['idempotency-key'], fields.idempotencyKey);
+    const cached = key === undefined ? undefined : this.cache.get(request.client.id, key);
+    if (cached === undefined) {
+      return next.handle();
+    }
+    if (fingerprintUpdate(fields as Record<keyof UpdatePayload, unknown>) !== cached.fingerprint) {
+      throw keyReusedError();
+    }
+    const response = http.getResponse<Response>();
+    response.status(cached.response.status).type('application/json').setHeader(IDEMPOTENT_REPLAYED_HEADER, 'true');
+    return of(cached.response.body);
+  }
+}

@@ -1,0 +1,70 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { Type } from 'class-transformer';
+import { ArrayMaxSize, ArrayMinSize, IsArray, IsBoolean, IsOptional, ValidateNested } from 'class-validator';
+import { MAX_ABS_DELTA, MAX_VERSION } from '../domain/stock-level';
+import { IDENTIFIER_PATTERN, IsIdempotencyKey, IsIdentifier, IsIntegerBetween } from './constraints';
+
+export const MAX_BATCH_ITEMS = 100;
+
+const idProperty = { minLength: 1, maxLength: 64, pattern: IDENTIFIER_PATTERN.source };
+const keyProperty = { minLength: 1, maxLength: 255, pattern: '^[\\x20-\\x7E]{1,255}$' };
+
+export class InventoryUpdateCreateDto {
+  @ApiProperty({ ...idProperty, example: 'store-1' })
+  @IsIdentifier()
+  storeId!: string;
+
+  @ApiProperty({ ...idProperty, example: 'SKU-001' })
+  @IsIdentifier()
+  productId!: string;
+
+  @ApiProperty({ description: 'Change in quantity: positive to receive stock, negative to sell or remove it.', minimum: -MAX_ABS_DELTA, maximum: MAX_ABS_DELTA, not: { enum: [0] }, example: 5, type: 'integer' })
+  @IsIntegerBetween(-MAX_ABS_DELTA, MAX_ABS_DELTA, { nonZero: true })
+  delta!: number;
+
+  @ApiProperty({ description: 'The version of the level the change is based on (optimistic concurrency).', minimum: 0, maximum: MAX_VERSION, example: 12, type: 'integer' })
+  @IsIntegerBetween(0, MAX_VERSION)
+  version!: number;
+
+  @ApiPropertyOptional({ ...keyProperty, description: 'Required here or in the Idempotency-Key header (equal if both are sent).', example: 'test-001' })
+  @IsOptional()
+  @IsIdempotencyKey()
+  idempotencyKey?: string;
+}
+
+export class InventoryBatchItemDto {
+  @ApiProperty({ ...idProperty, example: 'SKU-003' })
+  @IsIdentifier()
+  productId!: string;
+
+  @ApiProperty({ minimum: -MAX_ABS_DELTA, maximum: MAX_ABS_DELTA, not: { enum: [0] }, example: 10, type: 'integer' })
+  @IsIntegerBetween(-MAX_ABS_DELTA, MAX_ABS_DELTA, { nonZero: true })
+  delta!: number;
+
+  @ApiProperty({ minimum: 0, maximum: MAX_VERSION, example: 15, type: 'integer' })
+  @IsIntegerBetween(0, MAX_VERSION)
+  version!: number;
+
+  @ApiProperty({ ...keyProperty, description: 'Each item carries its own key.', example: 'batch-success-001' })
+  @IsIdempotencyKey()
+  idempotencyKey!: string;
+}
+
+export class InventoryBatchUpdateCreateDto {
+  @ApiProperty({ ...idProperty, example: 'store-1' })
+  @IsIdentifier()
+  storeId!: string;
+
+  @ApiPropertyOptional({ description: 'Apply all items or none. Default false: items are independent.', default: false })
+  @IsOptional()
+  @IsBoolean({ message: 'must be true or false' })
+  atomic?: boolean;
+
+  @ApiProperty({ type: [InventoryBatchItemDto], minItems: 1, maxItems: MAX_BATCH_ITEMS })
+  @IsArray({ message: `must be an array of 1-${MAX_BATCH_ITEMS} updates` })
+  @ArrayMinSize(1, { message: `must hold 1-${MAX_BATCH_ITEMS} updates` })
+  @ArrayMaxSize(MAX_BATCH_ITEMS, { message: `must hold 1-${MAX_BATCH_ITEMS} updates` })
+  @ValidateNested({ each: true, message: 'each update must be an object' })
+  @Type(() => InventoryBatchItemDto)
+  updates!: InventoryBatchItemDto[];
+}

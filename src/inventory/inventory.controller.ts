@@ -1,0 +1,135 @@
+import { Body, Controller, Get, Headers, HttpCode, Param, Post, Res, UseInterceptors } from '@nestjs/common';
+import { ApiBody, ApiExtraModels, ApiHeader, ApiOkResponse, ApiOperation, ApiResponse, ApiSecurity, ApiTags, getSchemaPath } from '@nestjs/swagger';
+import type { Response } from 'express';
+import { Client } from '../common/auth/client';
+import { assertStoreAccess, CurrentClient } from '../common/auth/current-client.decorator';
+import { ApiAuthenticatedRoute, ApiProblemResponse, RETRY_AFTER_HEADER } from '../common/errors/api-problem-response.decorator';
+import { ApiError } from '../common/errors/api-error';
+import { RequestId } from '../common/http/request-id.decorator';
+import { IdempotencyInterceptor } from '../idempotency/idempotency.interceptor';
+import { IDEMPOTENCY_KEY_HEADER, IDEMPOTENT_REPLAYED_HEADER, resolveIdempotencyKey } from '../idempotency/idempotency-key';
+import { InventoryBatchItemDto, InventoryBatchUpdateCreateDto, InventoryUpdateCreateDto } from './dto/inventory-update.dto';
+import { ProductParamsDto, ProductStockResponseDto, StockLevelParamsDto, StockLevelResponseDto } from './dto/stock-level.dto';
+import { InventoryBatchUpdateResponseDto, InventoryUpdateFailureResponseDto, InventoryUpdateResponseDto } from './dto/update-result.dto';
+import { InventoryService, type UpdateReply } from './inventory.service';
+import { UPDATE_EXAMPLES } from './openapi-examples';
+import { UpdateRequestPipe, type UpdateRequestDto } from './update-request.pipe';
+
+const REPLAYED_HEADER_DOC = {
+  [IDEMPOTENT_REPLAYED_HEADER]: { description: '`true` when this is the stored answer of an earlier request with the same key.', schema: { type: 'string', enum: ['true'] } },
+};
+
+@ApiTags('inventory')
+@ApiSecurity('api-key')
+@ApiAuthenticatedRoute()
+@ApiExtraModels(InventoryUpdateCreateDto, InventoryBatchUpdateCreateDto, InventoryBatchItemDto, InventoryUpdateResponseDto, InventoryUpdateFailureResponseDto, InventoryBatchUpdateResponseDto)
+@Controller('v1')
+export class InventoryController {
+  constructor(private readonly inventory: InventoryService) {}
+
+  @Post('inventory/updates')
+  @HttpCode(200)
+  @UseInterceptors(IdempotencyInterceptor)
+  @ApiOperation({
+    summary: 'Change stock: one update, or a batch for one store',
+    description:
+      'Optimistic concurrency: `version` must be the level’s current version, else 409 VERSION_CONFLICT with `currentVersion`. ' +
+      'Idempotent: every update carries a key; a retry with the same key and payload returns the stored answer with `Idempotent-Replayed: true`, ' +
+      'the same key with another payload is refused with 422. A batch answers 200 with one result per item; with `atomic: true` all items apply or none.',
+  })
+  @ApiHeader({ name: IDEMPOTENCY_KEY_HEADER, required: false, description: 'Single updates only: the idempotency key, instead of (or equal to) the `idempotencyKey` field.' })
+  @ApiBody({
+    schema: { oneOf: [{ $ref: getSchemaPath(InventoryUpdateCreateDto) }, { $ref: getSchemaPath(InventoryBatchUpdateCreateDto) }] },
+    examples: UPDATE_EXAMPLES,
+  })
+  @ApiOkResponse({
+    description: 'Single update applied, or a batch processed (see each item’s result).',
+    headers: REPLAYED_HEADER_DOC,
+    schema: { oneOf: [{ $ref: getSchemaPath(InventoryUpdateResponseDto) }, { $ref: getSchemaPath(InventoryBatchUpdateResponseDto) }] },
+  })
+  @ApiResponse({ status: 404, description: 'Single update: no stock level for this store and product (LEVEL_NOT_FOUND).', type: InventoryUpdateFailureResponseDto, headers: REPLAYED_HEADER_DOC })
+  @ApiResponse({ status: 409, description: 'Single update: VERSION_CONFLICT, INSUFFICIENT_STOCK or QUANTITY_LIMIT_EXCEEDED; nothing changed.', type: InventoryUpdateFailureResponseDto, headers: REPLAYED_HEADER_DOC })
+  @ApiProblemResponse(413, 'Body larger than the limit.')
+  @ApiProblemResponse(415, 'Body is not application/json.')
+  @ApiProblemResponse(422, 'IDEMPOTENCY_KEY_REUSED: the key was used before with a different payload.')
+  @ApiProblemResponse(503, 'QUEUE_FULL or SHUTTING_DOWN: not accepted; retry after the given delay.', RETRY_AFTER_HEADER)
+  @ApiProblemResponse(504, 'PROCESSING_TIMEOUT: not finished in time; it may still apply. Retry with the same key to learn the outcome.')
+  async postUpdates(
+    @Body(UpdateRequestPipe) request: UpdateRequestDto,
+    @Headers('idempotency-key') headerKey: string | undefined,
+    @CurrentClient() client: Client,
+    @RequestId() requestId: string,
+    @Res({ passthrough: true }) response: Response,
+  ): Promise<string> {
+    assertStoreAccess(client, request.storeId);
+    const reply =
+      request instanceof InventoryBatchUpdateCreateDto
+        ? await this.postBatch(request, headerKey, client, requestId)
+        : await this.inventory.applyUpdate(
+            client,
+            {
+              storeId: request.storeId,
+              productId: request.productId,
+              delta: request.delta,
+              expectedVersion: request.version,
+              idempotencyKey: resolveIdempotencyKey(headerKey, request.idempotencyKey),
+            },
+            requestId,
+          );
+    return sendReply(response, reply);
+  }
+
+  @Get('inventory/:productId')
+  @ApiOperation({ summary: 'Stock of one product across the stores this key may see' })
+  @ApiOkResponse({ type: ProductStockResponseDto })
+  @ApiProblemResponse(404, 'PRODUCT_NOT_FOUND: no level of this product in any store visible to the key.')
+  async getProduct(@Param() { productId }: ProductParamsDto, @CurrentClient() client: Client): Promise<ProductStockResponseDto> {
+    const levels = await this.inventory.findLevelsOfProduct(client, productId);
+    if (levels.length === 0) {
+      throw new ApiError('PRODUCT_NOT_FOUND', `no stock level of product ${productId} in the stores this key may see`);
+    }
+    return ProductStockResponseDto.of(productId, levels);
+  }
+
+  @Get('stores/:storeId/inventory/:productId')
+  @ApiOperation({ summary: 'One stock level, with its version as ETag', description: 'Send `If-None-Match` with the ETag to get 304 while the level is unchanged.' })
+  @ApiOkResponse({ type: StockLevelResponseDto, headers: { ETag: { description: 'The level’s version, quoted: `"13"`.', schema: { type: 'string' } } } })
+  @ApiResponse({ status: 304, description: 'Unchanged since the ETag sent in If-None-Match.' })
+  @ApiProblemResponse(404, 'LEVEL_NOT_FOUND: no stock level for this store and product.')
+  async getLevel(
+    @Param() { storeId, productId }: StockLevelParamsDto,
+    @CurrentClient() client: Client,
+    @Res({ passthrough: true }) response: Response,
+  ): Promise<StockLevelResponseDto> {
+    assertStoreAccess(client, storeId);
+    const level = await this.inventory.findLevel(storeId, productId);
+    if (level === undefined) {
+      throw new ApiError('LEVEL_NOT_FOUND', `no stock level for product ${productId} in store ${storeId}`);
+    }
+    response.setHeader('ETag', `"${level.version}"`);
+    response.setHeader('Cache-Control', 'no-cache');
+    return StockLevelResponseDto.of(level);
+  }
+
+  private postBatch(batch: InventoryBatchUpdateCreateDto, headerKey: string | undefined, client: Client, requestId: string): Promise<UpdateReply> {
+    if (headerKey !== undefined) {
+      throw ApiError.invalidField(IDEMPOTENCY_KEY_HEADER, 'is not accepted on a batch; each item carries its own idempotencyKey');
+    }
+    const commands = batch.updates.map((item) => ({
+      storeId: batch.storeId,
+      productId: item.productId,
+      delta: item.delta,
+      expectedVersion: item.version,
+      idempotencyKey: item.idempotencyKey,
+    }));
+    return this.inventory.applyBatch(client, commands, batch.atomic ?? false, requestId);
+  }
+}
+
+function sendReply(response: Response, reply: UpdateReply): string {
+  response.status(reply.status).type('application/json');
+  if (reply.replayed) {
+    response.setHeader(IDEMPOTENT_REPLAYED_HEADER, 'true');
+  }
+  return reply.body;
+}

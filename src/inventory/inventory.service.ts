@@ -1,0 +1,156 @@
+import { type BeforeApplicationShutdown, Injectable } from '@nestjs/common';
+import { InjectPinoLogger, PinoLogger } from 'nestjs-pino';
+import { AppConfig } from '../config/app-config';
+import type { Client } from '../common/auth/client';
+import { ApiError } from '../common/errors/api-error';
+import { fingerprintUpdate } from '../idempotency/fingerprint';
+import { IdempotencyCache } from '../idempotency/idempotency-cache';
+import { keyReusedError } from '../idempotency/idempotency-key';
+import type { StockLevel } from './domain/stock-level';
+import type { UpdateCommand } from './domain/update-command';
+import { InventoryRepository } from './persistence/inventory.repository';
+import type { ItemResult, JobResult, UpdateItem, UpdateJob } from './update-job';
+import { succeeded, UpdateProcessor } from './update-processor';
+import { GroupCommitQueue, ProcessingTimeoutError, QueueClosedError, QueueFullError, type Settled } from './update-queue';
+import { renderKeyReused } from './update-response';
+
+/** Most updates committed in one transaction; bounds a group's latency and memory. */
+const MAX_UPDATES_PER_TRANSACTION = 1000;
+
+/** An HTTP answer to an update request: status, exact JSON body, and whether it is a replay. */
+export interface UpdateReply {
+  readonly status: number;
+  readonly body: string;
+  readonly replayed: boolean;
+}
+
+/** Use cases of the inventory. Every change goes through the one update queue. */
+@Injectable()
+export class InventoryService implements BeforeApplicationShutdown {
+  private readonly queue: GroupCommitQueue<UpdateJob, JobResult>;
+
+  constructor(
+    private readonly repository: InventoryRepository,
+    private readonly cache: IdempotencyCache,
+    processor: UpdateProcessor,
+    config: AppConfig,
+    @InjectPinoLogger(InventoryService.name) private readonly logger: PinoLogger,
+  ) {
+    this.queue = new GroupCommitQueue(
+      (jobs) => processor.processGroup(jobs).then((settled) => this.rememberOutcomes(jobs, settled)),
+      {
+        capacity: config.queueCapacity,
+        submitTimeoutMs: config.queueSubmitTimeoutMs,
+        processingTimeoutMs: config.processingTimeoutMs,
+        maxGroupWeight: MAX_UPDATES_PER_TRANSACTION,
+      },
+      (job) => job.items.length,
+    );
+  }
+
+  get queueDepth(): number {
+    return this.queue.depth;
+  }
+
+  async applyUpdate(client: Client, command: UpdateCommand, requestId: string): Promise<UpdateReply> {
+    const { items } = await this.submit({ clientId: client.id, requestId, atomic: false, items: [itemOf(command)] });
+    const result = items[0];
+    if (result.kind === 'key-reused') {
+      throw keyReusedError();
+    }
+    return { status: result.response.status, body: result.response.body, replayed: result.kind === 'replayed' };
+  }
+
+  async applyBatch(client: Client, commands: readonly UpdateCommand[], atomic: boolean, requestId: string): Promise<UpdateReply> {
+    const { items } = await this.submit({ clientId: client.id, requestId, atomic, items: commands.map(itemOf) });
+    const bodies = items.map((item, index) => (item.kind === 'key-reused' ? renderKeyReused(commands[index]) : item.response).body);
+    const succeededCount = items.filter(succeeded).length;
+    const summary = { total: items.length, succeeded: succeededCount, failed: items.length - succeededCount };
+    // Item bodies are spliced in as stored, so a replayed item is byte-for-byte its original.
+    const body = `{"results":[${bodies.join(',')}],"summary":${JSON.stringify(summary)}}`;
+    return { status: 200, body, replayed: items.every((item) => item.kind === 'replayed') };
+  }
+
+  findLevel(storeId: string, productId: string): Promise<StockLevel | undefined> {
+    return this.repository.findLevel(storeId, productId);
+  }
+
+  findLevelsOfProduct(client: Client, productId: string): Promise<StockLevel[]> {
+    return this.repository.findLevelsOfProduct(productId, client.stores);
+  }
+
+  /** Called before the database closes: refuse new updates, finish every accepted one. */
+  async beforeApplicationShutdown(): Promise<void> {
+    await this.queue.close();
+  }
+
+  private async submit(job: UpdateJob): Promise<JobResult> {
+    this.logger.debug({ queueDepth: this.queue.depth, updates: job.items.length }, 'update submitted to queue');
+    let result: JobResult;
+    try {
+      result = await this.queue.submit(job);
+    } catch (error) {
+      throw toApiError(error);
+    }
+    job.items.forEach((item, index) => this.logOutcome(item.command, result.items[index]));
+    return result;
+  }
+
+  private logOutcome(command: UpdateCommand, result: ItemResult): void {
+    const { storeId, productId, delta, expectedVersion, idempotencyKey } = command;
+    const context = { storeId, productId, delta, version: expectedVersion, idempotencyKey };
+    if (result.kind === 'key-reused') {
+      this.logger.warn(context, 'idempotency key reused with a different payload');
+    } else if (result.kind === 'replayed') {
+      this.logger.info({ ...context, status: result.response.status }, 'idempotent replay');
+    } else if (result.applied) {
+      this.logger.info(context, 'update applied');
+    } else {
+      this.logger.warn({ ...context, status: result.response.status }, 'update rejected');
+    }
+  }
+
+  /** Feeds the fast path as soon as a group commits, whether or not its submitters still wait. */
+  private rememberOutcomes(jobs: readonly UpdateJob[], settled: ReadonlyArray<Settled<JobResult>>): ReadonlyArray<Settled<JobResult>> {
+    jobs.forEach((job, jobIndex) => {
+      const outcome = settled[jobIndex];
+      if (!outcome?.ok) {
+        return;
+      }
+      outcome.value.items.forEach((result, itemIndex) => {
+        const { command, fingerprint } = job.items[itemIndex];
+        if (result.kind === 'replayed' || (result.kind === 'executed' && result.stored)) {
+          this.cache.remember(job.clientId, command.idempotencyKey, {
+            fingerprint,
+            response: result.response,
+            expiresAt: result.expiresAt.getTime(),
+          });
+        }
+      });
+    });
+    return settled;
+  }
+}
+
+function itemOf(command: UpdateCommand): UpdateItem {
+  const { storeId, productId, delta, expectedVersion: version } = command;
+  return { command, fingerprint: fingerprintUpdate({ storeId, productId, delta, version }) };
+}
+
+const RETRY_SOON = { 'Retry-After': '1' };
+
+function toApiError(error: unknown): unknown {
+  if (error instanceof QueueFullError) {
+    return new ApiError('QUEUE_FULL', `the update queue stayed full for ${error.waitedMs} ms; retry shortly`, { headers: RETRY_SOON });
+  }
+  if (error instanceof QueueClosedError) {
+    return new ApiError('SHUTTING_DOWN', 'this instance is shutting down; retry', { headers: RETRY_SOON });
+  }
+  if (error instanceof ProcessingTimeoutError) {
+    return new ApiError(
+      'PROCESSING_TIMEOUT',
+      `the update did not finish within ${error.timeoutMs} ms and may still be applied; retry with the same idempotency key to learn its outcome`,
+    );
+  }
+  return error;
+}
