@@ -4,7 +4,8 @@ import { ConfigError, loadConfig } from './config/app-config';
 
 async function bootstrap(): Promise<void> {
   const config = loadConfig(process.env);
-  const app = await createApp(config, { shutdownHooks: true });
+  const app = await createApp(config);
+  app.enableShutdownHooks();
   await app.listen(config.port);
 }
 

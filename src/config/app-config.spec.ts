@@ -1,0 +1,89 @@
+import { resolve } from 'node:path';
+import { ConfigError, loadConfig } from './app-config';
+
+function problemsOf(env: Record<string, string>): readonly string[] {
+  try {
+    loadConfig(env);
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      return error.problems;
+    }
+    throw error;
+  }
+  throw new Error('expected a ConfigError');
+}
+
+describe('loadConfig', () => {
+  it('has the documented defaults', () => {
+    expect(loadConfig({})).toEqual({
+      port: 8081,
+      databaseUrl: undefined,
+      databasePoolSize: 10,
+      dataDir: resolve('./data'),
+      sqliteSynchronous: 'FULL',
+      apiKeys: [{ key: 'demo', stores: '*', admin: false }],
+      seedDemo: true,
+      queueCapacity: 100,
+      queueSubmitTimeoutMs: 5000,
+      processingTimeoutMs: 10_000,
+      idempotencyTtlSeconds: 86_400,
+      idempotencyCacheSize: 10_000,
+      logLevel: 'info',
+      bodyLimitBytes: 102_400,
+    });
+  });
+
+  it('reads every variable', () => {
+    const config = loadConfig({
+      PORT: '9000',
+      DATABASE_URL: 'postgres://postgres@127.0.0.1:5432/test',
+      DATA_DIR: '/tmp/x',
+      API_KEYS: 'demo:*,store1-pos:store-1,ops:admin',
+      SEED_DEMO: 'false',
+      QUEUE_CAPACITY: '5',
+      QUEUE_SUBMIT_TIMEOUT_MS: '10',
+      PROCESSING_TIMEOUT_MS: '20',
+      IDEMPOTENCY_TTL_SECONDS: '60',
+      LOG_LEVEL: 'DEBUG',
+    });
+    expect(config).toMatchObject({
+      port: 9000,
+      databaseUrl: 'postgres://postgres@127.0.0.1:5432/test',
+      dataDir: '/tmp/x',
+      seedDemo: false,
+      queueCapacity: 5,
+      queueSubmitTimeoutMs: 10,
+      processingTimeoutMs: 20,
+      idempotencyTtlSeconds: 60,
+      logLevel: 'debug',
+    });
+    expect(config.apiKeys).toEqual([
+      { key: 'demo', stores: '*', admin: false },
+      { key: 'store1-pos', stores: ['store-1'], admin: false },
+      { key: 'ops', stores: '*', admin: true },
+    ]);
+  });
+
+  it('names every bad variable at once', () => {
+    const problems = problemsOf({ PORT: 'eighty', QUEUE_CAPACITY: '0', SEED_DEMO: 'maybe', LOG_LEVEL: 'loud', DATABASE_URL: 'mysql://x' });
+    expect(problems).toHaveLength(5);
+    expect(problems.join('\n')).toEqual(expect.stringContaining("PORT must be an integer from 0 to 65535 (got 'eighty')"));
+    for (const name of ['QUEUE_CAPACITY', 'SEED_DEMO', 'LOG_LEVEL', 'DATABASE_URL']) {
+      expect(problems.some((problem) => problem.startsWith(name))).toBe(true);
+    }
+  });
+
+  it.each([
+    ['demo', 'must look like key:scope'],
+    ['demo:', 'must look like key:scope'],
+    ['demo:store 1', 'is not a valid store id'],
+    ['demo:*,demo:admin', 'appears more than once'],
+    ['de mo:*', 'printable ASCII'],
+  ])('refuses API_KEYS=%s', (raw, message) => {
+    expect(problemsOf({ API_KEYS: raw }).join('\n')).toContain(message);
+  });
+
+  it('never echoes a key in its messages', () => {
+    expect(problemsOf({ API_KEYS: 's3cr3t-key:store 1' }).join('\n')).not.toContain('s3cr3t');
+  });
+});
