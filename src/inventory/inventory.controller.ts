@@ -1,19 +1,19 @@
-import { Body, Controller, Get, Headers, HttpCode, Param, Post, Res, UseInterceptors } from '@nestjs/common';
+import { Controller, Get, HttpCode, Param, Post, Res, UseInterceptors } from '@nestjs/common';
 import { ApiBody, ApiExtraModels, ApiHeader, ApiOkResponse, ApiOperation, ApiResponse, ApiSecurity, ApiTags, getSchemaPath } from '@nestjs/swagger';
 import type { Response } from 'express';
 import { Client } from '../common/auth/client';
-import { assertStoreAccess, CurrentClient } from '../common/auth/current-client.decorator';
+import { CurrentClient } from '../common/auth/current-client.decorator';
 import { ApiAuthenticatedRoute, ApiProblemResponse, RETRY_AFTER_HEADER } from '../common/errors/api-problem-response.decorator';
 import { ApiError } from '../common/errors/api-error';
 import { RequestId } from '../common/http/request-id.decorator';
 import { IdempotencyInterceptor } from '../idempotency/idempotency.interceptor';
-import { IDEMPOTENCY_KEY_HEADER, IDEMPOTENT_REPLAYED_HEADER, resolveIdempotencyKey } from '../idempotency/idempotency-key';
+import { IDEMPOTENCY_KEY_HEADER, IDEMPOTENT_REPLAYED_HEADER } from '../idempotency/idempotency-key';
 import { InventoryBatchItemDto, InventoryBatchUpdateCreateDto, InventoryUpdateCreateDto } from './dto/inventory-update.dto';
 import { ProductParamsDto, ProductStockResponseDto, StockLevelParamsDto, StockLevelResponseDto } from './dto/stock-level.dto';
 import { InventoryBatchUpdateResponseDto, InventoryUpdateFailureResponseDto, InventoryUpdateResponseDto } from './dto/update-result.dto';
-import { InventoryService, type UpdateReply } from './inventory.service';
+import { InventoryService } from './inventory.service';
 import { UPDATE_EXAMPLES } from './openapi-examples';
-import { UpdateRequestPipe, type UpdateRequestDto } from './update-request.pipe';
+import { RawUpdate, type UpdateRequest, UpdateRequestPipe } from './update-request.pipe';
 
 const REPLAYED_HEADER_DOC = {
   [IDEMPOTENT_REPLAYED_HEADER]: { description: '`true` when this is the stored answer of an earlier request with the same key.', schema: { type: 'string', enum: ['true'] } },
@@ -55,28 +55,20 @@ export class InventoryController {
   @ApiProblemResponse(503, 'QUEUE_FULL or SHUTTING_DOWN: not accepted; retry after the given delay.', RETRY_AFTER_HEADER)
   @ApiProblemResponse(504, 'PROCESSING_TIMEOUT: not finished in time; it may still apply. Retry with the same key to learn the outcome.')
   async postUpdates(
-    @Body(UpdateRequestPipe) request: UpdateRequestDto,
-    @Headers('idempotency-key') headerKey: string | undefined,
+    @RawUpdate(UpdateRequestPipe) request: UpdateRequest,
     @CurrentClient() client: Client,
     @RequestId() requestId: string,
     @Res({ passthrough: true }) response: Response,
   ): Promise<string> {
-    assertStoreAccess(client, request.storeId);
     const reply =
-      request instanceof InventoryBatchUpdateCreateDto
-        ? await this.postBatch(request, headerKey, client, requestId)
-        : await this.inventory.applyUpdate(
-            client,
-            {
-              storeId: request.storeId,
-              productId: request.productId,
-              delta: request.delta,
-              expectedVersion: request.version,
-              idempotencyKey: resolveIdempotencyKey(headerKey, request.idempotencyKey),
-            },
-            requestId,
-          );
-    return sendReply(response, reply);
+      request.kind === 'batch'
+        ? await this.inventory.applyBatch(client, request.storeId, request.commands, request.atomic, requestId)
+        : await this.inventory.applyUpdate(client, request.command, requestId);
+    response.status(reply.status).type('application/json');
+    if (reply.replayed) {
+      response.setHeader(IDEMPOTENT_REPLAYED_HEADER, 'true');
+    }
+    return reply.body;
   }
 
   @Get('inventory/:productId')
@@ -101,8 +93,7 @@ export class InventoryController {
     @CurrentClient() client: Client,
     @Res({ passthrough: true }) response: Response,
   ): Promise<StockLevelResponseDto> {
-    assertStoreAccess(client, storeId);
-    const level = await this.inventory.findLevel(storeId, productId);
+    const level = await this.inventory.findLevel(client, storeId, productId);
     if (level === undefined) {
       throw new ApiError('LEVEL_NOT_FOUND', `no stock level for product ${productId} in store ${storeId}`);
     }
@@ -110,26 +101,4 @@ export class InventoryController {
     response.setHeader('Cache-Control', 'no-cache');
     return StockLevelResponseDto.of(level);
   }
-
-  private postBatch(batch: InventoryBatchUpdateCreateDto, headerKey: string | undefined, client: Client, requestId: string): Promise<UpdateReply> {
-    if (headerKey !== undefined) {
-      throw ApiError.invalidField(IDEMPOTENCY_KEY_HEADER, 'is not accepted on a batch; each item carries its own idempotencyKey');
-    }
-    const commands = batch.updates.map((item) => ({
-      storeId: batch.storeId,
-      productId: item.productId,
-      delta: item.delta,
-      expectedVersion: item.version,
-      idempotencyKey: item.idempotencyKey,
-    }));
-    return this.inventory.applyBatch(client, commands, batch.atomic ?? false, requestId);
-  }
-}
-
-function sendReply(response: Response, reply: UpdateReply): string {
-  response.status(reply.status).type('application/json');
-  if (reply.replayed) {
-    response.setHeader(IDEMPOTENT_REPLAYED_HEADER, 'true');
-  }
-  return reply.body;
 }

@@ -2,6 +2,7 @@ import { type BeforeApplicationShutdown, Injectable } from '@nestjs/common';
 import { InjectPinoLogger, PinoLogger } from 'nestjs-pino';
 import { AppConfig } from '../config/app-config';
 import type { Client } from '../common/auth/client';
+import { assertStoreAccess } from '../common/auth/current-client.decorator';
 import { ApiError } from '../common/errors/api-error';
 import { fingerprintUpdate } from '../idempotency/fingerprint';
 import { IdempotencyCache } from '../idempotency/idempotency-cache';
@@ -53,6 +54,7 @@ export class InventoryService implements BeforeApplicationShutdown {
   }
 
   async applyUpdate(client: Client, command: UpdateCommand, requestId: string): Promise<UpdateReply> {
+    assertStoreAccess(client, command.storeId);
     const { items } = await this.submit({ clientId: client.id, requestId, atomic: false, items: [itemOf(command)] });
     const result = items[0];
     if (result.kind === 'key-reused') {
@@ -61,7 +63,8 @@ export class InventoryService implements BeforeApplicationShutdown {
     return { status: result.response.status, body: result.response.body, replayed: result.kind === 'replayed' };
   }
 
-  async applyBatch(client: Client, commands: readonly UpdateCommand[], atomic: boolean, requestId: string): Promise<UpdateReply> {
+  async applyBatch(client: Client, storeId: string, commands: readonly UpdateCommand[], atomic: boolean, requestId: string): Promise<UpdateReply> {
+    assertStoreAccess(client, storeId);
     const { items } = await this.submit({ clientId: client.id, requestId, atomic, items: commands.map(itemOf) });
     const bodies = items.map((item, index) => (item.kind === 'key-reused' ? renderKeyReused(commands[index]) : item.response).body);
     const succeededCount = items.filter(succeeded).length;
@@ -71,7 +74,8 @@ export class InventoryService implements BeforeApplicationShutdown {
     return { status: 200, body, replayed: items.every((item) => item.kind === 'replayed') };
   }
 
-  findLevel(storeId: string, productId: string): Promise<StockLevel | undefined> {
+  findLevel(client: Client, storeId: string, productId: string): Promise<StockLevel | undefined> {
+    assertStoreAccess(client, storeId);
     return this.repository.findLevel(storeId, productId);
   }
 

@@ -1,33 +1,96 @@
-import { Injectable, type PipeTransform } from '@nestjs/common';
+import { createParamDecorator, type ExecutionContext, Injectable, type PipeTransform } from '@nestjs/common';
+import type { Request } from 'express';
 import { ApiError, type FieldIssue } from '../common/errors/api-error';
 import { createValidationPipe } from '../common/http/validation';
+import { IDEMPOTENCY_KEY_HEADER, resolveIdempotencyKey } from '../idempotency/idempotency-key';
+import type { UpdateCommand } from './domain/update-command';
 import { InventoryBatchUpdateCreateDto, InventoryUpdateCreateDto } from './dto/inventory-update.dto';
 
-export type UpdateRequestDto = InventoryUpdateCreateDto | InventoryBatchUpdateCreateDto;
+/** What an update request carries before validation: the body and the key header. */
+export interface RawUpdateRequest {
+  readonly body: unknown;
+  readonly idempotencyKeyHeader: string | undefined;
+}
+
+export const RawUpdate = createParamDecorator((_data: unknown, context: ExecutionContext): RawUpdateRequest => {
+  const request = context.switchToHttp().getRequest<Request>();
+  const header = request.headers['idempotency-key'];
+  return { body: request.body, idempotencyKeyHeader: typeof header === 'string' ? header : undefined };
+});
+
+export type UpdateRequest =
+  | { readonly kind: 'single'; readonly command: UpdateCommand }
+  | { readonly kind: 'batch'; readonly storeId: string; readonly atomic: boolean; readonly commands: readonly UpdateCommand[] };
 
 /**
  * One endpoint takes two shapes: a body with `updates` is a batch, anything else a single
- * update. Each is validated as its own DTO with the global validation rules.
+ * update. Each is validated as its own DTO with the global validation rules, together with
+ * the idempotency-key rules, so one 400 names every field at fault.
  */
 @Injectable()
-export class UpdateRequestPipe implements PipeTransform<unknown, Promise<UpdateRequestDto>> {
+export class UpdateRequestPipe implements PipeTransform<RawUpdateRequest, Promise<UpdateRequest>> {
   private readonly validation = createValidationPipe();
 
-  async transform(value: unknown): Promise<UpdateRequestDto> {
-    if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+  async transform({ body, idempotencyKeyHeader }: RawUpdateRequest): Promise<UpdateRequest> {
+    if (typeof body !== 'object' || body === null || Array.isArray(body)) {
       throw ApiError.invalidField('body', 'must be a JSON object: a single update or a batch with `updates`');
     }
-    const metatype = 'updates' in value ? InventoryBatchUpdateCreateDto : InventoryUpdateCreateDto;
-    const dto = (await this.validation.transform(value, { type: 'body', metatype })) as UpdateRequestDto;
-    if (dto instanceof InventoryBatchUpdateCreateDto) {
-      assertUniqueKeys(dto);
+    const issues: FieldIssue[] = [];
+    if ('updates' in body) {
+      const batch = await this.validate(InventoryBatchUpdateCreateDto, body, issues);
+      if (idempotencyKeyHeader !== undefined) {
+        issues.push({ field: IDEMPOTENCY_KEY_HEADER, issue: 'is not accepted on a batch; each item carries its own idempotencyKey' });
+      }
+      if (batch !== undefined) {
+        issues.push(...duplicateKeys(batch));
+      }
+      if (batch === undefined || issues.length > 0) {
+        throw ApiError.validation(issues);
+      }
+      const commands = batch.updates.map((item) => ({
+        storeId: batch.storeId,
+        productId: item.productId,
+        delta: item.delta,
+        expectedVersion: item.version,
+        idempotencyKey: item.idempotencyKey,
+      }));
+      return { kind: 'batch', storeId: batch.storeId, atomic: batch.atomic ?? false, commands };
     }
-    return dto;
+
+    const single = await this.validate(InventoryUpdateCreateDto, body, issues);
+    const keyFieldInvalid = issues.some((issue) => issue.field === 'idempotencyKey');
+    const key = keyFieldInvalid ? undefined : resolveIdempotencyKey(idempotencyKeyHeader, single?.idempotencyKey ?? fieldOf(body));
+    if (key !== undefined && 'issue' in key) {
+      issues.push(key.issue);
+    }
+    if (single === undefined || key === undefined || 'issue' in key) {
+      throw ApiError.validation(issues);
+    }
+    const { storeId, productId, delta, version } = single;
+    return { kind: 'single', command: { storeId, productId, delta, expectedVersion: version, idempotencyKey: key.key } };
+  }
+
+  private async validate<T extends object>(metatype: new () => T, body: object, issues: FieldIssue[]): Promise<T | undefined> {
+    try {
+      return (await this.validation.transform(body, { type: 'body', metatype })) as T;
+    } catch (error) {
+      if (error instanceof ApiError && error.options.errors !== undefined) {
+        issues.push(...error.options.errors);
+        return undefined;
+      }
+      throw error;
+    }
   }
 }
 
+/** The raw idempotencyKey of a body that failed validation elsewhere (known valid or absent here). */
+function fieldOf(body: object): string | undefined {
+  const value = (body as { idempotencyKey?: unknown }).idempotencyKey;
+  return typeof value === 'string' ? value : undefined;
+}
+
 /** Two items with one key would make the second a replay of the first: almost surely a bug. */
-function assertUniqueKeys(batch: InventoryBatchUpdateCreateDto): void {
+function duplicateKeys(batch: InventoryBatchUpdateCreateDto): FieldIssue[] {
   const firstIndex = new Map<string, number>();
   const issues: FieldIssue[] = [];
   batch.updates.forEach((item, index) => {
@@ -38,7 +101,5 @@ function assertUniqueKeys(batch: InventoryBatchUpdateCreateDto): void {
       issues.push({ field: `updates[${index}].idempotencyKey`, issue: `repeats updates[${earlier}].idempotencyKey; keys must be unique within a batch` });
     }
   });
-  if (issues.length > 0) {
-    throw ApiError.validation(issues);
-  }
+  return issues;
 }

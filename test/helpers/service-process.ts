@@ -1,0 +1,96 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+
+const ROOT = join(__dirname, '..', '..');
+
+export interface ServiceProcess {
+  readonly child: ChildProcess;
+  readonly port: number;
+  readonly url: string;
+  /** Every line printed so far on stdout and stderr. */
+  readonly output: string[];
+  /** Resolves with the exit code (or signal) once the process has ended. */
+  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  stop(signal?: NodeJS.Signals): Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.unref();
+    server.on('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => (typeof address === 'object' && address !== null ? resolve(address.port) : reject(new Error('no port'))));
+    });
+  });
+}
+
+/**
+ * Runs the service as a real OS process (the TypeScript entry point, transpiled on the fly),
+ * so tests can send it signals, kill it and read what it logs.
+ */
+export async function spawnService(env: Record<string, string>, options: { waitReady?: boolean } = {}): Promise<ServiceProcess> {
+  const port = env.PORT !== undefined ? Number(env.PORT) : await freePort();
+  const child = spawn(process.execPath, ['-r', 'ts-node/register/transpile-only', join(ROOT, 'src', 'main.ts')], {
+    cwd: ROOT,
+    env: { PATH: process.env.PATH, LOG_LEVEL: 'info', ...env, PORT: String(port) },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const output: string[] = [];
+  const collect = (chunk: Buffer) => output.push(...chunk.toString('utf8').split('\n').filter((line) => line.length > 0));
+  child.stdout.on('data', collect);
+  child.stderr.on('data', collect);
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.on('exit', (code, signal) => resolve({ code, signal })),
+  );
+  const service: ServiceProcess = {
+    child,
+    port,
+    url: `http://127.0.0.1:${port}`,
+    output,
+    exited,
+    stop: async (signal = 'SIGTERM') => {
+      if (child.exitCode === null && child.signalCode === null) {
+        child.kill(signal);
+      }
+      return exited;
+    },
+  };
+  if (options.waitReady !== false) {
+    await waitUntilServing(service);
+  }
+  return service;
+}
+
+async function waitUntilServing(service: ServiceProcess, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let ended = false;
+  void service.exited.then(() => (ended = true));
+  while (Date.now() < deadline && !ended) {
+    try {
+      const response = await fetch(`${service.url}/docs-json`);
+      if (response.ok) {
+        return;
+      }
+    } catch {
+      // not listening yet
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  await service.stop('SIGKILL');
+  throw new Error(`service did not start:\n${service.output.join('\n')}`);
+}
+
+/** Parses the JSON log lines, skipping anything that is not JSON. */
+export function jsonLines(output: readonly string[]): Array<Record<string, unknown>> {
+  return output.flatMap((line): Array<Record<string, unknown>> => {
+    try {
+      const parsed: unknown = JSON.parse(line);
+      return typeof parsed === 'object' && parsed !== null ? [{ ...parsed }] : [];
+    } catch {
+      return [];
+    }
+  });
+}

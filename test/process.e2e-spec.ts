@@ -1,0 +1,61 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { jsonLines, type ServiceProcess, spawnService } from './helpers/service-process';
+
+describe('the service process', () => {
+  let dataDir: string;
+  let service: ServiceProcess | undefined;
+
+  beforeEach(() => {
+    dataDir = mkdtempSync(join(tmpdir(), 'inventory-process-'));
+  });
+
+  afterEach(async () => {
+    await service?.stop('SIGKILL');
+    service = undefined;
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  it('refuses to start on bad configuration, naming every bad variable', async () => {
+    service = await spawnService({ DATA_DIR: dataDir, QUEUE_CAPACITY: 'lots', API_KEYS: 'demo', LOG_LEVEL: 'chatty' }, { waitReady: false });
+    const { code } = await service.exited;
+    expect(code).toBe(1);
+    const printed = service.output.join('\n');
+    expect(printed).toContain('Invalid configuration');
+    expect(printed).toContain("QUEUE_CAPACITY must be an integer from 1 to 1000000 (got 'lots')");
+    expect(printed).toContain('API_KEYS entry 1 must look like key:scope');
+    expect(printed).toContain('LOG_LEVEL must be one of');
+    expect(printed).not.toMatch(/\n\s+at /);
+  });
+
+  it('logs structured JSON with the request id on every line, at the documented levels, and never the API key', async () => {
+    const secretKey = 'sk-live-7f3a9c1e';
+    service = await spawnService({ DATA_DIR: dataDir, API_KEYS: `${secretKey}:*`, LOG_LEVEL: 'debug' });
+    const post = (body: object, requestId: string) =>
+      fetch(`${service!.url}/v1/inventory/updates`, {
+        method: 'POST',
+        headers: { 'X-API-Key': secretKey, 'Content-Type': 'application/json', 'X-Request-Id': requestId },
+        body: JSON.stringify(body),
+      });
+    expect((await post({ storeId: 'store-1', productId: 'SKU-001', delta: 5, version: 12, idempotencyKey: 'log-1' }, 'req-applied')).status).toBe(200);
+    expect((await post({ storeId: 'store-1', productId: 'SKU-001', delta: 5, version: 12, idempotencyKey: 'log-2' }, 'req-conflict')).status).toBe(409);
+    expect((await post({ storeId: 'store-1', productId: 'SKU-001', delta: 'x', version: 12, idempotencyKey: 'log-3' }, 'req-invalid')).status).toBe(400);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+
+    const lines = jsonLines(service.output);
+    const of = (requestId: string) => lines.filter((line) => line.reqId === requestId);
+    const levelsOf = (requestId: string) => of(requestId).map((line) => [line.level, line.msg]);
+    expect(levelsOf('req-applied')).toEqual(
+      expect.arrayContaining([
+        [20, 'update submitted to queue'],
+        [30, 'update applied'],
+        [30, 'request completed'],
+      ]),
+    );
+    expect(levelsOf('req-conflict')).toEqual(expect.arrayContaining([[40, 'update rejected'], [40, 'request completed']]));
+    expect(levelsOf('req-invalid')).toEqual(expect.arrayContaining([[40, 'invalid request: delta']]));
+    expect(of('req-applied').find((line) => line.msg === 'update applied')).toMatchObject({ storeId: 'store-1', productId: 'SKU-001', delta: 5 });
+    expect(service.output.join('\n')).not.toContain(secretKey);
+  });
+});

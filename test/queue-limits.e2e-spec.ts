@@ -1,0 +1,101 @@
+import { DatabaseConnection } from '../src/database/database-connection';
+import { InventoryRepository, type InventoryWriteTransaction } from '../src/inventory/persistence/inventory.repository';
+import { KyselyInventoryRepository } from '../src/inventory/persistence/kysely-inventory.repository';
+import { getLevel, postUpdate } from './helpers/inventory-client';
+import { startApp, type TestApp } from './helpers/test-app';
+
+/** The real repository, but every write transaction waits until the test opens the gate. */
+class GatedRepository extends KyselyInventoryRepository {
+  private gate: Promise<void> = Promise.resolve();
+  private openGate: () => void = () => undefined;
+  started = 0;
+
+  close(): void {
+    this.gate = new Promise((resolve) => (this.openGate = resolve));
+  }
+
+  open(): void {
+    this.openGate();
+  }
+
+  override async write<T>(work: (transaction: InventoryWriteTransaction) => Promise<T>): Promise<T> {
+    this.started += 1;
+    await this.gate;
+    return super.write(work);
+  }
+}
+
+const update = (productId: string, version: number, idempotencyKey: string) => ({ storeId: 'store-1', productId, delta: 1, version, idempotencyKey });
+
+async function until(condition: () => boolean): Promise<void> {
+  while (!condition()) {
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}
+
+describe('queue limits', () => {
+  let app: TestApp;
+  let repository: GatedRepository;
+
+  async function start(env: Record<string, string>): Promise<void> {
+    app = await startApp({
+      env,
+      override: (builder) =>
+        builder
+          .overrideProvider(InventoryRepository)
+          .useFactory({ factory: (connection: DatabaseConnection) => (repository = new GatedRepository(connection)), inject: [DatabaseConnection] }),
+    });
+  }
+
+  afterEach(async () => {
+    repository.open();
+    await app.close();
+  });
+
+  it('answers 503 QUEUE_FULL with Retry-After when no room frees up within the submit timeout', async () => {
+    await start({ QUEUE_CAPACITY: '2', QUEUE_SUBMIT_TIMEOUT_MS: '200' });
+    repository.close();
+    // One update being processed (held at the gate), two waiting: the queue is full.
+    const accepted = [postUpdate(app, update('SKU-001', 12, 'a')), postUpdate(app, update('SKU-002', 8, 'b')), postUpdate(app, update('SKU-003', 15, 'c'))].map((call) => call.then((response) => response));
+    await until(() => repository.started === 1);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+
+    const started = Date.now();
+    const rejected = await postUpdate(app, update('SKU-004', 6, 'd')).expect(503).expect('Retry-After', '1');
+    expect(Date.now() - started).toBeGreaterThanOrEqual(190);
+    expect(rejected.body).toMatchObject({ status: 503, code: 'QUEUE_FULL' });
+
+    repository.open();
+    expect((await Promise.all(accepted)).map((response) => response.status)).toEqual([200, 200, 200]);
+    // The refused update was not applied, and is not remembered: its retry executes.
+    expect(await getLevel(app, 'store-1', 'SKU-004')).toMatchObject({ quantity: 12, version: 6 });
+    await postUpdate(app, update('SKU-004', 6, 'd')).expect(200);
+  });
+
+  it('admits a waiting submission when room frees up within the submit timeout', async () => {
+    await start({ QUEUE_CAPACITY: '1', QUEUE_SUBMIT_TIMEOUT_MS: '5000' });
+    repository.close();
+    const first = postUpdate(app, update('SKU-001', 12, 'a')).then((response) => response);
+    await until(() => repository.started === 1);
+    const second = postUpdate(app, update('SKU-002', 8, 'b')).then((response) => response);
+    const third = postUpdate(app, update('SKU-003', 15, 'c')).then((response) => response);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    repository.open();
+    expect((await Promise.all([first, second, third])).map((response) => response.status)).toEqual([200, 200, 200]);
+  });
+
+  it('answers 504 when processing takes too long; the update still lands and a retry learns its outcome', async () => {
+    await start({ PROCESSING_TIMEOUT_MS: '300' });
+    repository.close();
+    const timedOut = await postUpdate(app, update('SKU-001', 12, 'slow-001')).expect(504);
+    expect(timedOut.body).toMatchObject({ status: 504, code: 'PROCESSING_TIMEOUT' });
+    expect(timedOut.body.detail).toContain('same idempotency key');
+
+    repository.open();
+    await until(() => repository.started === 1);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const retry = await postUpdate(app, update('SKU-001', 12, 'slow-001')).expect(200).expect('Idempotent-Replayed', 'true');
+    expect(retry.body).toMatchObject({ newQuantity: 46, newVersion: 13, applied: true });
+    expect(await getLevel(app, 'store-1', 'SKU-001')).toMatchObject({ quantity: 46, version: 13 });
+  });
+});

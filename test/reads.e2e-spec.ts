@@ -1,0 +1,44 @@
+import { ISO_TIMESTAMP, postUpdate } from './helpers/inventory-client';
+import { startApp, type TestApp } from './helpers/test-app';
+
+describe('reads', () => {
+  let app: TestApp;
+
+  beforeAll(async () => {
+    app = await startApp();
+  });
+
+  afterAll(async () => {
+    await app.close();
+  });
+
+  const getLevel = (path: string) => app.http().get(path).set('X-API-Key', 'demo');
+
+  it('returns one level with its version as ETag', async () => {
+    const response = await getLevel('/v1/stores/store-1/inventory/SKU-004').expect(200).expect('ETag', '"6"');
+    expect(response.body).toEqual({ storeId: 'store-1', productId: 'SKU-004', quantity: 12, version: 6, lastUpdated: expect.stringMatching(ISO_TIMESTAMP) });
+    expect(Object.keys(response.body)).toEqual(['storeId', 'productId', 'quantity', 'version', 'lastUpdated']);
+  });
+
+  it('answers 304 to If-None-Match while the level is unchanged, 200 once it changes', async () => {
+    const unchanged = await getLevel('/v1/stores/store-1/inventory/SKU-010').set('If-None-Match', '"5"').expect(304);
+    expect(unchanged.text).toBe('');
+    await postUpdate(app, { storeId: 'store-1', productId: 'SKU-010', delta: -1, version: 5, idempotencyKey: 'etag-001' }).expect(200);
+    const changed = await getLevel('/v1/stores/store-1/inventory/SKU-010').set('If-None-Match', '"5"').expect(200).expect('ETag', '"6"');
+    expect(changed.body).toMatchObject({ quantity: 18, version: 6 });
+  });
+
+  it('answers 404 problems for unknown levels and products', async () => {
+    const level = await getLevel('/v1/stores/store-1/inventory/SKU-404').expect(404).expect('Content-Type', /problem\+json/);
+    expect(level.body).toMatchObject({ code: 'LEVEL_NOT_FOUND' });
+    const product = await getLevel('/v1/inventory/SKU-404').expect(404);
+    expect(product.body).toMatchObject({ code: 'PRODUCT_NOT_FOUND' });
+  });
+
+  it('answers 400 naming the path parameter for an invalid id', async () => {
+    const response = await getLevel('/v1/stores/store%201/inventory/SKU-001').expect(400);
+    expect(response.body.errors).toEqual([{ field: 'storeId', issue: expect.any(String) }]);
+    const product = await getLevel(`/v1/inventory/${'P'.repeat(65)}`).expect(400);
+    expect(product.body.errors).toEqual([{ field: 'productId', issue: expect.any(String) }]);
+  });
+});
