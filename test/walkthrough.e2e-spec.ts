@@ -2,10 +2,10 @@ import { ISO_TIMESTAMP, getLevel, postUpdate } from './helpers/inventory-client'
 import { startApp, type TestApp } from './helpers/test-app';
 
 /**
- * The README walkthrough and every example of SPEC §5, in order, on a fresh database seeded
+ * The README walkthrough and every documented update example, in order, on a fresh database seeded
  * with the demo data: each answer must be exactly the documented one.
  */
-describe('SPEC §5 walkthrough (fresh demo database)', () => {
+describe('walkthrough (fresh demo database)', () => {
   let app: TestApp;
 
   beforeAll(async () => {
@@ -16,7 +16,7 @@ describe('SPEC §5 walkthrough (fresh demo database)', () => {
     await app.close();
   });
 
-  it('starts with the demo data of SPEC §4', async () => {
+  it('starts with the demo data', async () => {
     const response = await app.http().get('/v1/inventory/SKU-001').set('X-API-Key', 'demo').expect(200);
     expect(response.body).toEqual({
       productId: 'SKU-001',

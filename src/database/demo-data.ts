@@ -1,7 +1,7 @@
 import type { Kysely } from 'kysely';
 import type { DatabaseSchema } from './schema';
 
-/** SPEC §4: store-1's starting stock, so the documented examples answer exactly as shown. */
+/** store-1's starting stock, so the README walkthrough answers exactly as shown. */
 export const DEMO_LEVELS: ReadonlyArray<{ productId: string; quantity: number; version: number }> = [
   { productId: 'SKU-001', quantity: 45, version: 12 },
   { productId: 'SKU-002', quantity: 23, version: 8 },

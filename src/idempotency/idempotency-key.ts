@@ -3,7 +3,7 @@ import { ApiError, type FieldIssue } from '../common/errors/api-error';
 export const IDEMPOTENCY_KEY_HEADER = 'Idempotency-Key';
 export const IDEMPOTENT_REPLAYED_HEADER = 'Idempotent-Replayed';
 
-/** 1-255 printable ASCII characters (SPEC §3). */
+/** 1-255 printable ASCII characters */
 export const IDEMPOTENCY_KEY_PATTERN = /^[\x20-\x7e]{1,255}$/;
 
 export type KeyResolution = { readonly key: string } | { readonly issue: FieldIssue };

@@ -5,7 +5,7 @@ import { renderAborted, renderDecision, renderKeyReused } from './update-respons
 const current: StockLevel = { storeId: 'store-1', productId: 'SKU-001', quantity: 50, version: 13, lastUpdated: new Date('2025-09-02T15:30:00Z') };
 const command: UpdateCommand = { storeId: 'store-1', productId: 'SKU-001', delta: 3, expectedVersion: 10, idempotencyKey: 'k' };
 
-describe('update results (SPEC §5 bodies, byte for byte)', () => {
+describe('update results (the documented bodies, byte for byte)', () => {
   it('renders an applied update with fields in the documented order', () => {
     const next = { ...current, quantity: 50, version: 13, lastUpdated: new Date('2025-09-02T15:30:00Z') };
     expect(renderDecision(command, { kind: 'apply', previous: current, next })).toEqual({

@@ -4,7 +4,7 @@ import type { UpdateCommand } from './domain/update-command';
 import type { UpdateDecision } from './domain/update-decision';
 
 /**
- * The update results of SPEC §5, rendered once: these exact bytes are what the client gets,
+ * The documented update results, rendered once: these exact bytes are what the client gets,
  * what the idempotency record stores, and what a replay returns.
  */
 export function renderDecision(command: UpdateCommand, decision: UpdateDecision): StoredResponse {

@@ -8,7 +8,7 @@ function requiredOr(message: string) {
   return (args: ValidationArguments): string => (args.value === undefined ? 'is required' : message);
 }
 
-/** storeId / productId: 1-64 characters of [A-Za-z0-9._:-] (SPEC §3). */
+/** storeId / productId: 1-64 characters of [A-Za-z0-9._:-] */
 export function IsIdentifier(): PropertyDecorator {
   return ValidateBy({
     name: 'isIdentifier',
