@@ -1,5 +1,5 @@
 import { applyDecorators } from '@nestjs/common';
-import { ApiExtraModels, ApiResponse, getSchemaPath } from '@nestjs/swagger';
+import { ApiExtraModels, ApiHeader, ApiResponse, getSchemaPath } from '@nestjs/swagger';
 import type { HeadersObject } from '@nestjs/swagger/dist/interfaces/open-api-spec.interface';
 import { PROBLEM_CONTENT_TYPE } from './problem-details';
 import { ProblemResponseDto } from './problem.dto';
@@ -21,11 +21,13 @@ export const RETRY_AFTER_HEADER: HeadersObject = {
   'Retry-After': { description: 'Seconds to wait before retrying.', schema: { type: 'integer' } },
 };
 
-/** The errors every authenticated route can answer. */
+/** The request-id header and the errors every authenticated route can answer. */
 export function ApiAuthenticatedRoute(): MethodDecorator & ClassDecorator {
   return applyDecorators(
+    ApiHeader({ name: 'X-Request-Id', required: false, description: 'Correlation id (1-128 visible ASCII), echoed back; one is generated when absent.' }),
     ApiProblemResponse(400, 'Invalid input: `errors` names every field at fault.'),
     ApiProblemResponse(401, 'Missing or unknown X-API-Key.'),
     ApiProblemResponse(403, 'The API key may not access this store.'),
+    ApiProblemResponse(500, 'An unexpected failure; the body carries only the requestId to quote.'),
   );
 }
