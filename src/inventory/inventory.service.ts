@@ -11,7 +11,8 @@ import type { StockLevel } from './domain/stock-level';
 import type { UpdateCommand } from './domain/update-command';
 import { InventoryRepository } from './persistence/inventory.repository';
 import type { ItemResult, JobResult, UpdateItem, UpdateJob } from './update-job';
-import { succeeded, UpdateProcessor } from './update-processor';
+import { succeeded } from './group-plan';
+import { UpdateProcessor } from './update-processor';
 import { GroupCommitQueue, ProcessingTimeoutError, QueueClosedError, QueueFullError, type Settled } from './update-queue';
 import { renderKeyReused } from './update-response';
 

@@ -30,9 +30,9 @@ class ExplodingRepository extends InventoryRepository {
   findLevelsOfProduct = (productId: string) => this.inner.findLevelsOfProduct(productId, '*');
   write<T>(work: (transaction: InventoryWriteTransaction) => Promise<T>): Promise<T> {
     return this.inner.write((transaction) => {
-      const findLevelForUpdate = transaction.findLevelForUpdate.bind(transaction);
-      transaction.findLevelForUpdate = (storeId, productId) =>
-        productId === 'EXPLODES' ? Promise.reject(new Error('statement failed')) : findLevelForUpdate(storeId, productId);
+      const lockLevels = transaction.lockLevels.bind(transaction);
+      transaction.lockLevels = (levels) =>
+        levels.some((level) => level.productId === 'EXPLODES') ? Promise.reject(new Error('statement failed')) : lockLevels(levels);
       return work(transaction);
     });
   }
@@ -164,6 +164,32 @@ describe('UpdateProcessor (on SQLite)', () => {
       [1, 'a'],
       [2, 'c'],
     ]);
+  });
+
+  it('lets later items of a group see earlier items’ changes to the same level', async () => {
+    const [batch, single] = await processor.processGroup([
+      job([command('SKU-001', 5, 12, 'a'), command('SKU-001', -50, 13, 'b')]),
+      job([command('SKU-001', 1, 14, 'c')]),
+    ]);
+    expect(value(batch).items.map((item) => item.kind === 'executed' && item.applied)).toEqual([true, true]);
+    expect(value(single).items[0]).toMatchObject({ applied: true });
+    expect(await level('SKU-001')).toMatchObject({ quantity: 1, version: 15 });
+    expect((await ledger()).map((row) => [row.quantity_after, row.version_after])).toEqual([
+      [50, 13],
+      [0, 14],
+      [1, 15],
+    ]);
+  });
+
+  it('hands a key left free by an aborted atomic job to a later job of the same group', async () => {
+    const [atomic, later] = await processor.processGroup([
+      job([command('SKU-001', 1, 12, 'shared'), command('SKU-002', 1, 999, 'other')], true),
+      job([command('SKU-003', 1, 15, 'shared')]),
+    ]);
+    expect(value(atomic).items.map((item) => item.kind === 'executed' && item.stored)).toEqual([false, false]);
+    expect(value(later).items[0]).toMatchObject({ kind: 'executed', applied: true, stored: true });
+    const stored = await records();
+    expect(stored.map((record) => [record.idempotency_key, record.status_code])).toEqual([['shared', 200]]);
   });
 
   it('lets an expired key be used afresh', async () => {

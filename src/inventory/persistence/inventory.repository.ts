@@ -2,6 +2,39 @@ import type { StoreScope } from '../../config/app-config';
 import type { StoredResponse } from '../../idempotency/stored-response';
 import type { StockLevel } from '../domain/stock-level';
 
+/** Identifies a stock level. */
+export interface LevelRef {
+  readonly storeId: string;
+  readonly productId: string;
+}
+
+/** Identifies an idempotency record: keys are scoped to the client (API key) that used them. */
+export interface KeyRef {
+  readonly clientId: string;
+  readonly key: string;
+}
+
+export interface IdempotencyClaim extends KeyRef {
+  readonly fingerprint: string;
+}
+
+export interface IdempotencyRecord {
+  readonly fingerprint: string;
+  readonly response: StoredResponse;
+  readonly expiresAt: Date;
+}
+
+export interface IdempotencyCompletion extends KeyRef {
+  readonly fingerprint: string;
+  readonly response: StoredResponse;
+}
+
+export interface LevelChange {
+  readonly next: StockLevel;
+  /** The version the level had when it was locked; the write fails if it moved. */
+  readonly expectedVersion: number;
+}
+
 /** A ledger row before its `seq` is assigned (seqs are handed out at commit, in order). */
 export interface LedgerEntryDraft {
   readonly storeId: string;
@@ -15,38 +48,37 @@ export interface LedgerEntryDraft {
   readonly createdAt: Date;
 }
 
-export interface IdempotencyClaim {
-  readonly clientId: string;
-  readonly key: string;
-  readonly fingerprint: string;
-  readonly now: Date;
-  readonly expiresAt: Date;
+/** `clientId` and `key` joined into one map key. */
+export function keyId({ clientId, key }: KeyRef): string {
+  return `${clientId}\u0000${key}`;
 }
 
-export interface IdempotencyRecord {
-  readonly fingerprint: string;
-  readonly response: StoredResponse;
-  readonly expiresAt: Date;
+export function levelId({ storeId, productId }: LevelRef): string {
+  return `${storeId}\u0000${productId}`;
 }
 
-/** The writes of one database transaction. Every method runs inside it. */
+/**
+ * The statements of one write transaction, each working on a whole set at once. Callers take
+ * locks in a fixed order (idempotency keys, then levels, then the ledger head), each set sorted,
+ * so concurrent transactions on several instances cannot deadlock.
+ */
 export interface InventoryWriteTransaction {
   /**
-   * Claims `(clientId, key)` for this transaction. False when a live record exists, including
-   * one committed meanwhile by another instance (PostgreSQL makes the claim wait for it).
+   * Claims the keys for this transaction and returns the ids (`keyId`) of those it got. A key
+   * with a live record is not claimed; on PostgreSQL a claim waits for another transaction
+   * holding the same key to finish, then sees its record.
    */
-  claimIdempotencyKey(claim: IdempotencyClaim): Promise<boolean>;
-  findIdempotencyRecord(clientId: string, key: string): Promise<IdempotencyRecord | undefined>;
-  completeIdempotencyRecord(clientId: string, key: string, response: StoredResponse): Promise<void>;
-  /** Reads a level and locks it until the transaction ends. */
-  findLevelForUpdate(storeId: string, productId: string): Promise<StockLevel | undefined>;
-  /** Writes `next` only if the stored version is still `expectedVersion`; throws otherwise. */
-  saveLevel(next: StockLevel, expectedVersion: number): Promise<void>;
+  claimIdempotencyKeys(claims: readonly IdempotencyClaim[], now: Date, expiresAt: Date): Promise<Set<string>>;
+  findIdempotencyRecords(keys: readonly KeyRef[]): Promise<Map<string, IdempotencyRecord>>;
+  /** Reads and locks the levels until the transaction ends; absent levels are missing from the map. */
+  lockLevels(levels: readonly LevelRef[]): Promise<Map<string, StockLevel>>;
+  /** Writes each level only if it is still at `expectedVersion`; throws otherwise. */
+  saveLevels(changes: readonly LevelChange[]): Promise<void>;
+  completeIdempotencyRecords(completions: readonly IdempotencyCompletion[]): Promise<void>;
+  /** Gives back claims that ended up unused (an atomic batch rolled back). */
+  releaseIdempotencyClaims(keys: readonly KeyRef[]): Promise<void>;
   /** Assigns the next gap-free seqs, in order, and writes the rows. */
   appendLedger(entries: readonly LedgerEntryDraft[]): Promise<void>;
-  savepoint(name: string): Promise<void>;
-  rollbackToSavepoint(name: string): Promise<void>;
-  releaseSavepoint(name: string): Promise<void>;
 }
 
 /** The persistence port of the inventory feature; adapters live beside it. */

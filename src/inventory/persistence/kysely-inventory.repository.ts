@@ -3,18 +3,23 @@ import { type Kysely, type Selectable, sql, type Transaction } from 'kysely';
 import type { StoreScope } from '../../config/app-config';
 import { DatabaseConnection, type DialectName } from '../../database/database-connection';
 import type { DatabaseSchema, StockLevelsTable } from '../../database/schema';
-import type { StoredResponse } from '../../idempotency/stored-response';
 import type { StockLevel } from '../domain/stock-level';
 import {
   type IdempotencyClaim,
+  type IdempotencyCompletion,
   type IdempotencyRecord,
   InventoryRepository,
   type InventoryWriteTransaction,
+  keyId,
+  type KeyRef,
   type LedgerEntryDraft,
+  type LevelChange,
+  levelId,
+  type LevelRef,
 } from './inventory.repository';
 
-/** SQLite allows 32766 bound parameters per statement; a ledger row binds 10. */
-const LEDGER_ROWS_PER_INSERT = 1000;
+/** Rows per multi-row statement: within SQLite's 32766 bound parameters at 10 per ledger row. */
+const ROWS_PER_STATEMENT = 1000;
 
 function toStockLevel(row: Selectable<StockLevelsTable>): StockLevel {
   return {
@@ -26,7 +31,34 @@ function toStockLevel(row: Selectable<StockLevelsTable>): StockLevel {
   };
 }
 
-/** One adapter for both dialects; the few differences are explicit below. */
+function chunks<T>(items: readonly T[]): T[][] {
+  const result: T[][] = [];
+  for (let start = 0; start < items.length; start += ROWS_PER_STATEMENT) {
+    result.push(items.slice(start, start + ROWS_PER_STATEMENT));
+  }
+  return result;
+}
+
+/** Groups `items` by one key, keeping first-seen order of the keys. */
+function groupBy<T>(items: readonly T[], keyOf: (item: T) => string): Map<string, T[]> {
+  const groups = new Map<string, T[]>();
+  for (const item of items) {
+    const key = keyOf(item);
+    const group = groups.get(key);
+    if (group === undefined) {
+      groups.set(key, [item]);
+    } else {
+      group.push(item);
+    }
+  }
+  return groups;
+}
+
+/**
+ * One adapter for both dialects. Set statements are written in SQL both understand (multi-row
+ * upserts, `UPDATE … FROM` a `VALUES` list with standard casts); the one difference is row
+ * locking, which SQLite does not need: its write transactions (`begin immediate`) lock the file.
+ */
 @Injectable()
 export class KyselyInventoryRepository extends InventoryRepository {
   private readonly db: Kysely<DatabaseSchema>;
@@ -71,87 +103,153 @@ class KyselyWriteTransaction implements InventoryWriteTransaction {
     private readonly dialect: DialectName,
   ) {}
 
-  async claimIdempotencyKey(claim: IdempotencyClaim): Promise<boolean> {
-    const createdAt = claim.now.toISOString();
-    // An expired record may be taken over before the sweeper deletes it.
-    const claimed = await this.trx
-      .insertInto('idempotency_records')
-      .values({
-        client_id: claim.clientId,
-        idempotency_key: claim.key,
-        fingerprint: claim.fingerprint,
-        status_code: 0,
-        response_body: null,
-        created_at: createdAt,
-        expires_at: claim.expiresAt.toISOString(),
-      })
-      .onConflict((conflict) =>
-        conflict
-          .columns(['client_id', 'idempotency_key'])
-          .doUpdateSet((eb) => ({
-            fingerprint: eb.ref('excluded.fingerprint'),
+  async claimIdempotencyKeys(claims: readonly IdempotencyClaim[], now: Date, expiresAt: Date): Promise<Set<string>> {
+    const createdAt = now.toISOString();
+    const claimed = new Set<string>();
+    for (const chunk of chunks(claims)) {
+      // Rows are claimed in the order given (sorted by the caller), so key locks never cross.
+      // An expired record may be taken over before the sweeper deletes it.
+      const rows = await this.trx
+        .insertInto('idempotency_records')
+        .values(
+          chunk.map((claim) => ({
+            client_id: claim.clientId,
+            idempotency_key: claim.key,
+            fingerprint: claim.fingerprint,
             status_code: 0,
             response_body: null,
-            created_at: eb.ref('excluded.created_at'),
-            expires_at: eb.ref('excluded.expires_at'),
-          }))
-          .where('idempotency_records.expires_at', '<=', createdAt),
-      )
-      .returning('client_id')
-      .executeTakeFirst();
-    return claimed !== undefined;
-  }
-
-  async findIdempotencyRecord(clientId: string, key: string): Promise<IdempotencyRecord | undefined> {
-    const row = await this.trx
-      .selectFrom('idempotency_records')
-      .select(['fingerprint', 'status_code', 'response_body', 'expires_at'])
-      .where('client_id', '=', clientId)
-      .where('idempotency_key', '=', key)
-      .executeTakeFirst();
-    if (row === undefined || row.response_body === null) {
-      return undefined;
+            created_at: createdAt,
+            expires_at: expiresAt.toISOString(),
+          })),
+        )
+        .onConflict((conflict) =>
+          conflict
+            .columns(['client_id', 'idempotency_key'])
+            .doUpdateSet((eb) => ({
+              fingerprint: eb.ref('excluded.fingerprint'),
+              status_code: 0,
+              response_body: null,
+              created_at: eb.ref('excluded.created_at'),
+              expires_at: eb.ref('excluded.expires_at'),
+            }))
+            .where('idempotency_records.expires_at', '<=', createdAt),
+        )
+        .returning(['client_id', 'idempotency_key'])
+        .execute();
+      rows.forEach((row) => claimed.add(keyId({ clientId: row.client_id, key: row.idempotency_key })));
     }
-    return {
-      fingerprint: row.fingerprint,
-      response: { status: row.status_code, body: row.response_body },
-      expiresAt: new Date(row.expires_at),
-    };
+    return claimed;
   }
 
-  async completeIdempotencyRecord(clientId: string, key: string, response: StoredResponse): Promise<void> {
-    await this.trx
-      .updateTable('idempotency_records')
-      .set({ status_code: response.status, response_body: response.body })
-      .where('client_id', '=', clientId)
-      .where('idempotency_key', '=', key)
-      .execute();
-  }
-
-  async findLevelForUpdate(storeId: string, productId: string): Promise<StockLevel | undefined> {
-    let query = this.trx
-      .selectFrom('stock_levels')
-      .selectAll()
-      .where('store_id', '=', storeId)
-      .where('product_id', '=', productId);
-    // SQLite transactions here are `begin immediate`: the whole database is already locked.
-    if (this.dialect === 'postgres') {
-      query = query.forUpdate();
+  async findIdempotencyRecords(keys: readonly KeyRef[]): Promise<Map<string, IdempotencyRecord>> {
+    const records = new Map<string, IdempotencyRecord>();
+    for (const [clientId, refs] of groupBy(keys, (ref) => ref.clientId)) {
+      for (const chunk of chunks(refs)) {
+        const rows = await this.trx
+          .selectFrom('idempotency_records')
+          .select(['idempotency_key', 'fingerprint', 'status_code', 'response_body', 'expires_at'])
+          .where('client_id', '=', clientId)
+          .where(
+            'idempotency_key',
+            'in',
+            chunk.map((ref) => ref.key),
+          )
+          .execute();
+        for (const row of rows) {
+          if (row.response_body !== null) {
+            records.set(keyId({ clientId, key: row.idempotency_key }), {
+              fingerprint: row.fingerprint,
+              response: { status: row.status_code, body: row.response_body },
+              expiresAt: new Date(row.expires_at),
+            });
+          }
+        }
+      }
     }
-    const row = await query.executeTakeFirst();
-    return row && toStockLevel(row);
+    return records;
   }
 
-  async saveLevel(next: StockLevel, expectedVersion: number): Promise<void> {
-    const result = await this.trx
-      .updateTable('stock_levels')
-      .set({ quantity: next.quantity, version: next.version, last_updated: next.lastUpdated.toISOString() })
-      .where('store_id', '=', next.storeId)
-      .where('product_id', '=', next.productId)
-      .where('version', '=', expectedVersion)
-      .executeTakeFirst();
-    if (result.numUpdatedRows !== 1n) {
-      throw new Error(`stock level ${next.storeId}/${next.productId} changed under a held lock`);
+  async lockLevels(levels: readonly LevelRef[]): Promise<Map<string, StockLevel>> {
+    const locked = new Map<string, StockLevel>();
+    // Stores in the caller's sorted order, products ordered within each: one global lock order.
+    for (const [storeId, refs] of groupBy(levels, (ref) => ref.storeId)) {
+      for (const chunk of chunks(refs)) {
+        let query = this.trx
+          .selectFrom('stock_levels')
+          .selectAll()
+          .where('store_id', '=', storeId)
+          .where(
+            'product_id',
+            'in',
+            chunk.map((ref) => ref.productId),
+          )
+          .orderBy('product_id');
+        if (this.dialect === 'postgres') {
+          query = query.forUpdate();
+        }
+        for (const row of await query.execute()) {
+          const level = toStockLevel(row);
+          locked.set(levelId(level), level);
+        }
+      }
+    }
+    return locked;
+  }
+
+  async saveLevels(changes: readonly LevelChange[]): Promise<void> {
+    for (const chunk of chunks(changes)) {
+      const values = sql.join(
+        chunk.map(
+          ({ next, expectedVersion }) =>
+            sql`(cast(${next.storeId} as text), cast(${next.productId} as text), cast(${next.quantity} as bigint), cast(${next.version} as bigint), cast(${next.lastUpdated.toISOString()} as text), cast(${expectedVersion} as bigint))`,
+        ),
+      );
+      const result = await sql`
+        with changes (store_id, product_id, quantity, version, last_updated, expected_version) as (values ${values})
+        update stock_levels
+        set quantity = changes.quantity, version = changes.version, last_updated = changes.last_updated
+        from changes
+        where stock_levels.store_id = changes.store_id
+          and stock_levels.product_id = changes.product_id
+          and stock_levels.version = changes.expected_version`.execute(this.trx);
+      if (Number(result.numAffectedRows) !== chunk.length) {
+        throw new Error('a stock level changed under a held lock');
+      }
+    }
+  }
+
+  async completeIdempotencyRecords(completions: readonly IdempotencyCompletion[]): Promise<void> {
+    for (const chunk of chunks(completions)) {
+      const values = sql.join(
+        chunk.map(
+          (completion) =>
+            sql`(cast(${completion.clientId} as text), cast(${completion.key} as text), cast(${completion.fingerprint} as text), cast(${completion.response.status} as integer), cast(${completion.response.body} as text))`,
+        ),
+      );
+      await sql`
+        with answers (client_id, idempotency_key, fingerprint, status_code, response_body) as (values ${values})
+        update idempotency_records
+        set fingerprint = answers.fingerprint, status_code = answers.status_code, response_body = answers.response_body
+        from answers
+        where idempotency_records.client_id = answers.client_id
+          and idempotency_records.idempotency_key = answers.idempotency_key`.execute(this.trx);
+    }
+  }
+
+  async releaseIdempotencyClaims(keys: readonly KeyRef[]): Promise<void> {
+    for (const [clientId, refs] of groupBy(keys, (ref) => ref.clientId)) {
+      for (const chunk of chunks(refs)) {
+        await this.trx
+          .deleteFrom('idempotency_records')
+          .where('client_id', '=', clientId)
+          .where(
+            'idempotency_key',
+            'in',
+            chunk.map((ref) => ref.key),
+          )
+          .where('status_code', '=', 0)
+          .execute();
+      }
     }
   }
 
@@ -180,20 +278,8 @@ class KyselyWriteTransaction implements InventoryWriteTransaction {
       request_id: entry.requestId,
       created_at: entry.createdAt.toISOString(),
     }));
-    for (let start = 0; start < rows.length; start += LEDGER_ROWS_PER_INSERT) {
-      await this.trx.insertInto('ledger').values(rows.slice(start, start + LEDGER_ROWS_PER_INSERT)).execute();
+    for (const chunk of chunks(rows)) {
+      await this.trx.insertInto('ledger').values(chunk).execute();
     }
-  }
-
-  async savepoint(name: string): Promise<void> {
-    await sql`savepoint ${sql.id(name)}`.execute(this.trx);
-  }
-
-  async rollbackToSavepoint(name: string): Promise<void> {
-    await sql`rollback to savepoint ${sql.id(name)}`.execute(this.trx);
-  }
-
-  async releaseSavepoint(name: string): Promise<void> {
-    await sql`release savepoint ${sql.id(name)}`.execute(this.trx);
   }
 }

@@ -1,0 +1,184 @@
+import type { StockLevel } from './domain/stock-level';
+import type { UpdateCommand } from './domain/update-command';
+import { decideUpdate } from './domain/update-decision';
+import {
+  type IdempotencyClaim,
+  type IdempotencyCompletion,
+  type IdempotencyRecord,
+  keyId,
+  type KeyRef,
+  type LedgerEntryDraft,
+  type LevelChange,
+  levelId,
+  type LevelRef,
+} from './persistence/inventory.repository';
+import type { ItemResult, JobResult, UpdateItem, UpdateJob } from './update-job';
+import { renderAborted, renderDecision } from './update-response';
+import type { StoredResponse } from '../idempotency/stored-response';
+
+/** What the group's transaction read before deciding anything. */
+export interface GroupSnapshot {
+  /** Every distinct key of the group, as claimed. */
+  readonly claims: readonly IdempotencyClaim[];
+  /** Ids (`keyId`) of the claims this transaction got. */
+  readonly claimed: ReadonlySet<string>;
+  /** Stored records of the keys it did not get. */
+  readonly records: ReadonlyMap<string, IdempotencyRecord>;
+  /** The locked levels (by `levelId`); an absent id is a level that does not exist. */
+  readonly levels: ReadonlyMap<string, StockLevel>;
+  readonly now: Date;
+  readonly expiresAt: Date;
+}
+
+/** Everything the transaction must write once every job of the group is decided. */
+export interface GroupWrites {
+  readonly levelChanges: LevelChange[];
+  readonly completions: IdempotencyCompletion[];
+  readonly releasedClaims: KeyRef[];
+  readonly ledger: LedgerEntryDraft[];
+}
+
+interface Owner {
+  readonly ref: KeyRef;
+  readonly fingerprint: string;
+  readonly response: StoredResponse;
+}
+
+/** The distinct keys of a group, sorted so every transaction takes key locks in one order. */
+export function claimsOf(jobs: readonly UpdateJob[]): IdempotencyClaim[] {
+  const claims = new Map<string, IdempotencyClaim>();
+  for (const job of jobs) {
+    for (const { command, fingerprint } of job.items) {
+      const claim = { clientId: job.clientId, key: command.idempotencyKey, fingerprint };
+      const id = keyId(claim);
+      if (!claims.has(id)) {
+        claims.set(id, claim);
+      }
+    }
+  }
+  return [...claims.values()].sort((a, b) => compare(a.clientId, b.clientId) || compare(a.key, b.key));
+}
+
+/** The distinct levels this group may change (those of claimed keys), sorted for lock order. */
+export function levelsToLock(jobs: readonly UpdateJob[], claimed: ReadonlySet<string>): LevelRef[] {
+  const levels = new Map<string, LevelRef>();
+  for (const job of jobs) {
+    for (const { command } of job.items) {
+      if (claimed.has(keyId({ clientId: job.clientId, key: command.idempotencyKey }))) {
+        levels.set(levelId(command), { storeId: command.storeId, productId: command.productId });
+      }
+    }
+  }
+  return [...levels.values()].sort((a, b) => compare(a.storeId, b.storeId) || compare(a.productId, b.productId));
+}
+
+function compare(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/**
+ * Decides a group of jobs in memory, in arrival order, against what the transaction locked:
+ * each item is a replay (its key is already answered, here or in an earlier transaction), a
+ * key reuse, or executed by the domain rule. An atomic job's changes are kept only if all of its
+ * items succeed. Nothing is written until every job is decided, and then all at once.
+ */
+export class GroupPlan {
+  private readonly levels: Map<string, StockLevel>;
+  private readonly owners = new Map<string, Owner>();
+  private readonly ledger: LedgerEntryDraft[] = [];
+
+  constructor(private readonly snapshot: GroupSnapshot) {
+    this.levels = new Map(snapshot.levels);
+  }
+
+  run(job: UpdateJob): JobResult {
+    const changes = new Map<string, StockLevel>();
+    const owners = new Map<string, Owner>();
+    const ledger: LedgerEntryDraft[] = [];
+    const items = job.items.map((item) => this.runItem(job, item, { changes, owners, ledger }));
+    if (job.atomic && !items.every(succeeded)) {
+      // Nothing of this job is kept; its keys stay free for a corrected retry.
+      return { items: items.map((result, index) => abort(result, job.items[index].command)) };
+    }
+    changes.forEach((level, id) => this.levels.set(id, level));
+    owners.forEach((owner, id) => this.owners.set(id, owner));
+    this.ledger.push(...ledger);
+    return { items };
+  }
+
+  writes(): GroupWrites {
+    const levelChanges: LevelChange[] = [];
+    for (const [id, level] of this.levels) {
+      const locked = this.snapshot.levels.get(id)!;
+      if (level.version !== locked.version) {
+        levelChanges.push({ next: level, expectedVersion: locked.version });
+      }
+    }
+    const completions = [...this.owners.values()].map(({ ref, fingerprint, response }) => ({ ...ref, fingerprint, response }));
+    const releasedClaims = this.snapshot.claims.filter((claim) => this.snapshot.claimed.has(keyId(claim)) && !this.owners.has(keyId(claim)));
+    return { levelChanges, completions, releasedClaims, ledger: this.ledger };
+  }
+
+  private runItem(
+    job: UpdateJob,
+    { command, fingerprint }: UpdateItem,
+    pending: { changes: Map<string, StockLevel>; owners: Map<string, Owner>; ledger: LedgerEntryDraft[] },
+  ): ItemResult {
+    const ref = { clientId: job.clientId, key: command.idempotencyKey };
+    const id = keyId(ref);
+    const { now, expiresAt } = this.snapshot;
+
+    const owner = pending.owners.get(id) ?? this.owners.get(id);
+    if (owner !== undefined) {
+      return owner.fingerprint === fingerprint ? { kind: 'replayed', response: owner.response, expiresAt } : { kind: 'key-reused' };
+    }
+    if (!this.snapshot.claimed.has(id)) {
+      const record = this.snapshot.records.get(id);
+      if (record === undefined) {
+        throw new Error('an idempotency key was neither claimed nor recorded');
+      }
+      return record.fingerprint === fingerprint
+        ? { kind: 'replayed', response: record.response, expiresAt: record.expiresAt }
+        : { kind: 'key-reused' };
+    }
+
+    const level = levelId(command);
+    const decision = decideUpdate(pending.changes.get(level) ?? this.levels.get(level), command, now);
+    if (decision.kind === 'apply') {
+      pending.changes.set(level, decision.next);
+      pending.ledger.push({
+        storeId: command.storeId,
+        productId: command.productId,
+        delta: command.delta,
+        quantityAfter: decision.next.quantity,
+        versionAfter: decision.next.version,
+        idempotencyKey: command.idempotencyKey,
+        clientId: job.clientId,
+        requestId: job.requestId,
+        createdAt: now,
+      });
+    }
+    const response = renderDecision(command, decision);
+    pending.owners.set(id, { ref, fingerprint, response });
+    return { kind: 'executed', response, applied: decision.kind === 'apply', stored: true, expiresAt };
+  }
+}
+
+/** An item of a rolled-back atomic job: nothing applied, nothing stored. */
+function abort(result: ItemResult, command: UpdateCommand): ItemResult {
+  if (result.kind !== 'executed') {
+    return result;
+  }
+  return { ...result, response: result.applied ? renderAborted(command) : result.response, applied: false, stored: false };
+}
+
+export function succeeded(item: ItemResult): boolean {
+  switch (item.kind) {
+    case 'executed':
+      return item.applied;
+    case 'replayed':
+      return item.response.status === 200;
+    case 'key-reused':
+      return false;
+  }
+}
