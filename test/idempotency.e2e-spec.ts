@@ -49,7 +49,7 @@ describe('idempotency', () => {
     expect(response.body).toMatchObject({ status: 422, code: 'IDEMPOTENCY_KEY_REUSED' });
 
     await app.close({ keepData: true });
-    app = await startApp({ dataDir: app.dataDir });
+    app = await startApp({ store: app.store });
     await postUpdate(app, update('reuse-001', { productId: 'SKU-001' })).expect(422);
     expect(await getLevel(app, 'store-1', 'SKU-009')).toMatchObject({ quantity: 90, version: 8 });
   });
@@ -57,7 +57,7 @@ describe('idempotency', () => {
   it('replays from the database after a restart (empty cache), byte for byte', async () => {
     const first = await postUpdate(app, update('restart-001')).expect(200);
     await app.close({ keepData: true });
-    app = await startApp({ dataDir: app.dataDir });
+    app = await startApp({ store: app.store });
     const again = await postUpdate(app, update('restart-001')).expect(200).expect('Idempotent-Replayed', 'true');
     expect(again.text).toBe(first.text);
     expect(await ledgerRows(app)).toHaveLength(1);

@@ -1,24 +1,22 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { createTestStore, type TestStore } from './helpers/dialect';
 import { jsonLines, type ServiceProcess, spawnService } from './helpers/service-process';
 
 describe('the service process', () => {
-  let dataDir: string;
+  let store: TestStore;
   let service: ServiceProcess | undefined;
 
-  beforeEach(() => {
-    dataDir = mkdtempSync(join(tmpdir(), 'inventory-process-'));
+  beforeEach(async () => {
+    store = await createTestStore();
   });
 
   afterEach(async () => {
     await service?.stop('SIGKILL');
     service = undefined;
-    rmSync(dataDir, { recursive: true, force: true });
+    await store.dispose();
   });
 
   it('refuses to start on bad configuration, naming every bad variable', async () => {
-    service = await spawnService({ DATA_DIR: dataDir, QUEUE_CAPACITY: 'lots', API_KEYS: 'demo', LOG_LEVEL: 'chatty' }, { waitReady: false });
+    service = await spawnService({ ...store.env, QUEUE_CAPACITY: 'lots', API_KEYS: 'demo', LOG_LEVEL: 'chatty' }, { waitReady: false });
     const { code } = await service.exited;
     expect(code).toBe(1);
     const printed = service.output.join('\n');
@@ -31,7 +29,7 @@ describe('the service process', () => {
 
   it('logs structured JSON with the request id on every line, at the documented levels, and never the API key', async () => {
     const secretKey = 'sk-live-7f3a9c1e';
-    service = await spawnService({ DATA_DIR: dataDir, API_KEYS: `${secretKey}:*`, LOG_LEVEL: 'debug' });
+    service = await spawnService({ ...store.env, API_KEYS: `${secretKey}:*`, LOG_LEVEL: 'debug' });
     const post = (body: object, requestId: string) =>
       fetch(`${service!.url}/v1/inventory/updates`, {
         method: 'POST',

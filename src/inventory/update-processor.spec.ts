@@ -1,6 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { AVAILABLE_DIALECTS, createTestStore, type TestStore } from '../../test/helpers/dialect';
 import { type AppConfig, loadConfig } from '../config/app-config';
 import { Clock } from '../common/clock';
 import { type DatabaseConnection, openDatabase } from '../database/database-connection';
@@ -58,16 +56,16 @@ function value(settled: Settled<JobResult>): JobResult {
   return settled.value;
 }
 
-describe('UpdateProcessor (on SQLite)', () => {
-  let dataDir: string;
+describe.each(AVAILABLE_DIALECTS)('UpdateProcessor (on %s)', (dialect) => {
+  let store: TestStore;
   let connection: DatabaseConnection;
   let clock: FakeClock;
   let processor: UpdateProcessor;
   let config: AppConfig;
 
   beforeEach(async () => {
-    dataDir = mkdtempSync(join(tmpdir(), 'processor-'));
-    config = loadConfig({ DATA_DIR: dataDir, IDEMPOTENCY_TTL_SECONDS: '60' });
+    store = await createTestStore(dialect);
+    config = loadConfig({ ...store.env, IDEMPOTENCY_TTL_SECONDS: '60' });
     connection = openDatabase(config);
     await migrateToLatest(connection);
     clock = new FakeClock();
@@ -77,13 +75,13 @@ describe('UpdateProcessor (on SQLite)', () => {
 
   afterEach(async () => {
     await connection.close();
-    rmSync(dataDir, { recursive: true, force: true });
+    await store.dispose();
   });
 
   const level = (productId: string) =>
     connection.db.selectFrom('stock_levels').selectAll().where('store_id', '=', 'store-1').where('product_id', '=', productId).executeTakeFirstOrThrow();
   const ledger = () => connection.db.selectFrom('ledger').selectAll().orderBy('seq').execute();
-  const records = () => connection.db.selectFrom('idempotency_records').selectAll().execute();
+  const records = () => connection.db.selectFrom('idempotency_records').selectAll().orderBy('idempotency_key').execute();
 
   it('commits a group in one go, with gap-free ledger seqs in arrival order', async () => {
     const settled = await processor.processGroup([job([command('SKU-001', 5, 12, 'a')]), job([command('SKU-002', -3, 8, 'b'), command('SKU-001', 1, 13, 'c')])]);

@@ -1,6 +1,3 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { Test, type TestingModuleBuilder } from '@nestjs/testing';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import request from 'supertest';
@@ -8,14 +5,15 @@ import { APP_OPTIONS, configureApp, createApp } from '../../src/app.factory';
 import { AppModule } from '../../src/app.module';
 import { loadConfig } from '../../src/config/app-config';
 import { DatabaseConnection } from '../../src/database/database-connection';
+import { createTestStore, type TestStore } from './dialect';
 
 /** demo sees every store, pos1 only store-1, pos2 only store-2, ops is an admin. */
 export const TEST_API_KEYS = 'demo:*,pos1:store-1,pos2:store-2,ops:admin';
 
 export interface TestAppOptions {
   readonly env?: Record<string, string>;
-  /** Reuse a data directory (to restart on the same database). */
-  readonly dataDir?: string;
+  /** Reuse a store (to restart on the same database); by default a fresh one of the run's dialect. */
+  readonly store?: TestStore;
   /** Replace providers, e.g. to slow the repository down in a controlled way. */
   readonly override?: (builder: TestingModuleBuilder) => TestingModuleBuilder;
 }
@@ -23,18 +21,21 @@ export interface TestAppOptions {
 export interface TestApp {
   readonly app: NestExpressApplication;
   readonly url: string;
-  readonly dataDir: string;
+  readonly store: TestStore;
   readonly connection: DatabaseConnection;
   /** supertest against the listening server (real HTTP over loopback). */
   http(): ReturnType<typeof request>;
-  /** Stops the app; keeps the data directory when `keepData` (for a restart). */
+  /** Stops the app; keeps the database when `keepData` (for a restart). */
   close(options?: { keepData?: boolean }): Promise<void>;
 }
 
-/** Starts the real AppModule on a fresh SQLite file, listening on an ephemeral port. */
+/**
+ * Starts the real AppModule, listening on an ephemeral port, on a fresh database of the run's
+ * dialect (a SQLite file, or a PostgreSQL database with a random name).
+ */
 export async function startApp(options: TestAppOptions = {}): Promise<TestApp> {
-  const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'inventory-test-'));
-  const config = loadConfig({ DATA_DIR: dataDir, LOG_LEVEL: 'silent', API_KEYS: TEST_API_KEYS, ...options.env });
+  const store = options.store ?? (await createTestStore());
+  const config = loadConfig({ LOG_LEVEL: 'silent', API_KEYS: TEST_API_KEYS, ...store.env, ...options.env });
   let app: NestExpressApplication;
   if (options.override) {
     const moduleRef = await options.override(Test.createTestingModule({ imports: [AppModule.register(config)] })).compile();
@@ -47,13 +48,13 @@ export async function startApp(options: TestAppOptions = {}): Promise<TestApp> {
   return {
     app,
     url,
-    dataDir,
+    store,
     connection: app.get(DatabaseConnection),
     http: () => request(url),
     close: async ({ keepData = false } = {}) => {
       await app.close();
       if (!keepData) {
-        rmSync(dataDir, { recursive: true, force: true });
+        await store.dispose();
       }
     },
   };
