@@ -32,12 +32,21 @@ function postgresTypes(): TypeOverrides {
   return overrides;
 }
 
+/** Long enough for any healthy lock wait, short enough to fail before the processing timeout. */
+export function lockTimeoutMs(config: AppConfig): number {
+  return Math.max(100, Math.min(2000, Math.floor(config.processingTimeoutMs / 4)));
+}
+
 export function openDatabase(config: AppConfig): DatabaseConnection {
   if (config.databaseUrl !== undefined) {
     const pool = new Pool({
       connectionString: config.databaseUrl,
       max: config.databasePoolSize,
       types: postgresTypes(),
+      application_name: 'inventory-service',
+      // A lock held longer than this (a stuck transaction elsewhere) fails the waiting statement
+      // instead of stalling this instance's update queue.
+      options: `-c lock_timeout=${lockTimeoutMs(config)}`,
     });
     const url = new URL(config.databaseUrl);
     return new DatabaseConnection(new Kysely({ dialect: new PostgresDialect({ pool }) }), 'postgres', `${url.host}${url.pathname}`);

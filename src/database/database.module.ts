@@ -3,19 +3,13 @@ import { PinoLogger } from 'nestjs-pino';
 import { AppConfig } from '../config/app-config';
 import { Clock } from '../common/clock';
 import { DatabaseConnection, openDatabase } from './database-connection';
-import { seedDemoData } from './demo-data';
-import { migrateToLatest } from './migrate';
+import { prepareDatabase } from './prepare-database';
 
 async function connect(config: AppConfig, clock: Clock, logger: PinoLogger): Promise<DatabaseConnection> {
   logger.setContext('Database');
   const connection = openDatabase(config);
   try {
-    const report = await migrateToLatest(connection);
-    logger.info({ dialect: connection.dialect, location: connection.location, migrationsApplied: report.applied }, 'database ready');
-    if (report.createdSchema && config.seedDemo) {
-      await seedDemoData(connection.db, clock.now());
-      logger.info('demo data seeded');
-    }
+    await prepareDatabase(connection, config, clock.now(), logger);
     return connection;
   } catch (error) {
     await connection.close();

@@ -9,7 +9,7 @@ import { IdempotencyCache } from '../idempotency/idempotency-cache';
 import { keyReusedError } from '../idempotency/idempotency-key';
 import type { StockLevel } from './domain/stock-level';
 import type { UpdateCommand } from './domain/update-command';
-import { InventoryRepository } from './persistence/inventory.repository';
+import { InventoryRepository, KeyClaimTimeoutError } from './persistence/inventory.repository';
 import type { ItemResult, JobResult, UpdateItem, UpdateJob } from './update-job';
 import { succeeded } from './group-plan';
 import { UpdateProcessor } from './update-processor';
@@ -150,6 +150,11 @@ function toApiError(error: unknown): unknown {
   }
   if (error instanceof QueueClosedError) {
     return new ApiError('SHUTTING_DOWN', 'this instance is shutting down; retry', { headers: RETRY_SOON });
+  }
+  if (error instanceof KeyClaimTimeoutError) {
+    return new ApiError('IDEMPOTENCY_KEY_IN_USE', 'a request with this idempotency key is still being processed elsewhere; retry to get its outcome', {
+      headers: RETRY_SOON,
+    });
   }
   if (error instanceof ProcessingTimeoutError) {
     return new ApiError(

@@ -48,6 +48,14 @@ export interface LedgerEntryDraft {
   readonly createdAt: Date;
 }
 
+/** A claimed key stayed held by another transaction (another instance) beyond the lock timeout. */
+export class KeyClaimTimeoutError extends Error {
+  constructor(options?: ErrorOptions) {
+    super('an idempotency key stayed locked by another transaction', options);
+    this.name = 'KeyClaimTimeoutError';
+  }
+}
+
 /** `clientId` and `key` joined into one map key. */
 export function keyId({ clientId, key }: KeyRef): string {
   return `${clientId}\u0000${key}`;
@@ -66,7 +74,8 @@ export interface InventoryWriteTransaction {
   /**
    * Claims the keys for this transaction and returns the ids (`keyId`) of those it got. A key
    * with a live record is not claimed; on PostgreSQL a claim waits for another transaction
-   * holding the same key to finish, then sees its record.
+   * holding the same key to finish, then sees its record, or rejects with KeyClaimTimeoutError
+   * when that takes longer than the lock timeout.
    */
   claimIdempotencyKeys(claims: readonly IdempotencyClaim[], now: Date, expiresAt: Date): Promise<Set<string>>;
   findIdempotencyRecords(keys: readonly KeyRef[]): Promise<Map<string, IdempotencyRecord>>;

@@ -9,6 +9,7 @@ import {
   type IdempotencyCompletion,
   type IdempotencyRecord,
   InventoryRepository,
+  KeyClaimTimeoutError,
   type InventoryWriteTransaction,
   keyId,
   type KeyRef,
@@ -37,6 +38,12 @@ function chunks<T>(items: readonly T[]): T[][] {
     result.push(items.slice(start, start + ROWS_PER_STATEMENT));
   }
   return result;
+}
+
+const LOCK_NOT_AVAILABLE = '55P03';
+
+function isLockTimeout(error: unknown): boolean {
+  return typeof error === 'object' && error !== null && (error as { code?: unknown }).code === LOCK_NOT_AVAILABLE;
 }
 
 /** Groups `items` by one key, keeping first-seen order of the keys. */
@@ -135,7 +142,10 @@ class KyselyWriteTransaction implements InventoryWriteTransaction {
             .where('idempotency_records.expires_at', '<=', createdAt),
         )
         .returning(['client_id', 'idempotency_key'])
-        .execute();
+        .execute()
+        .catch((error: unknown) => {
+          throw isLockTimeout(error) ? new KeyClaimTimeoutError({ cause: error }) : error;
+        });
       rows.forEach((row) => claimed.add(keyId({ clientId: row.client_id, key: row.idempotency_key })));
     }
     return claimed;
