@@ -1,4 +1,4 @@
-import { Migrator } from 'kysely';
+import { type Kysely, Migrator, sql } from 'kysely';
 import type { DatabaseConnection } from './database-connection';
 import { INITIAL_MIGRATION, migrationProvider } from './migrations';
 
@@ -14,7 +14,26 @@ export interface MigrationReport {
  * (on PostgreSQL with an advisory lock), so instances starting together do not race.
  */
 export async function migrateToLatest(connection: DatabaseConnection): Promise<MigrationReport> {
-  const migrator = new Migrator({ db: connection.db, provider: migrationProvider });
+  if (connection.dialect === 'postgres') {
+    return runMigrator(connection.db);
+  }
+  // Kysely runs SQLite migrations without a transaction or lock. One immediate transaction
+  // around the whole run makes it atomic and makes a second process wait for the first.
+  return connection.db.connection().execute(async (db) => {
+    await sql`begin immediate`.execute(db);
+    try {
+      const report = await runMigrator(db);
+      await sql`commit`.execute(db);
+      return report;
+    } catch (error) {
+      await sql`rollback`.execute(db);
+      throw error;
+    }
+  });
+}
+
+async function runMigrator<T>(db: Kysely<T>): Promise<MigrationReport> {
+  const migrator = new Migrator({ db, provider: migrationProvider });
   const { error, results = [] } = await migrator.migrateToLatest();
   if (error !== undefined) {
     const failed = results.find((result) => result.status === 'Error');
