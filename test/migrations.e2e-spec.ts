@@ -5,7 +5,7 @@ import { loadConfig } from '../src/config/app-config';
 import { openDatabase } from '../src/database/database-connection';
 import { DEMO_LEVELS } from '../src/database/demo-data';
 import { createTestStore, type TestStore } from './helpers/dialect';
-import { type ServiceProcess, spawnService } from './helpers/service-process';
+import { type ServiceProcess, spawnServices } from './helpers/service-process';
 
 const ROOT = join(__dirname, '..');
 
@@ -59,7 +59,7 @@ describe('migrations', () => {
   });
 
   it('lets two instances started at the same moment on an empty database both come up', async () => {
-    services = await Promise.all([spawnService(store.env), spawnService(store.env)]);
+    services = await spawnServices(2, store.env);
     for (const service of services) {
       const response = await fetch(`${service.url}/v1/stores/store-1/inventory/SKU-001`, { headers: { 'X-API-Key': 'demo' } });
       expect(response.status).toBe(200);

@@ -4,6 +4,7 @@ import BetterSqlite3 from 'better-sqlite3';
 import { Kysely, PostgresDialect, SqliteDialect } from 'kysely';
 import { Pool, TypeOverrides } from 'pg';
 import type { AppConfig } from '../config/app-config';
+import { TranslatingPool } from './postgres-pool';
 import type { DatabaseSchema } from './schema';
 import { StatementCachingDatabase } from './sqlite-statement-cache';
 
@@ -37,19 +38,30 @@ export function lockTimeoutMs(config: AppConfig): number {
   return Math.max(100, Math.min(2000, Math.floor(config.processingTimeoutMs / 4)));
 }
 
-export function openDatabase(config: AppConfig): DatabaseConnection {
+/** Where connection-level failures of idle pooled connections are reported. */
+export interface ConnectionErrorLogger {
+  warn(details: object, message: string): void;
+}
+
+export function openDatabase(config: AppConfig, logger?: ConnectionErrorLogger): DatabaseConnection {
   if (config.databaseUrl !== undefined) {
     const pool = new Pool({
       connectionString: config.databaseUrl,
       max: config.databasePoolSize,
       types: postgresTypes(),
       application_name: 'inventory-service',
+      // Fail fast while the database is unreachable rather than queueing behind dead connects.
+      connectionTimeoutMillis: 2000,
+      keepAlive: true,
       // A lock held longer than this (a stuck transaction elsewhere) fails the waiting statement
-      // instead of stalling this instance's update queue.
-      options: `-c lock_timeout=${lockTimeoutMs(config)}`,
+      // instead of stalling this instance's update queue; no statement may outlive a request.
+      options: `-c lock_timeout=${lockTimeoutMs(config)} -c statement_timeout=${config.processingTimeoutMs}`,
     });
+    // An idle connection dropped by the server must not take the process down; the pool replaces it.
+    pool.on('error', (error) => logger?.warn({ err: error }, 'idle database connection lost'));
     const url = new URL(config.databaseUrl);
-    return new DatabaseConnection(new Kysely({ dialect: new PostgresDialect({ pool }) }), 'postgres', `${url.host}${url.pathname}`);
+    const dialect = new PostgresDialect({ pool: new TranslatingPool(pool) });
+    return new DatabaseConnection(new Kysely({ dialect }), 'postgres', `${url.host}${url.pathname}`);
   }
 
   mkdirSync(config.dataDir, { recursive: true });

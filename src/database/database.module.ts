@@ -7,7 +7,7 @@ import { prepareDatabase } from './prepare-database';
 
 async function connect(config: AppConfig, clock: Clock, logger: PinoLogger): Promise<DatabaseConnection> {
   logger.setContext('Database');
-  const connection = openDatabase(config);
+  const connection = openDatabase(config, logger);
   try {
     await prepareDatabase(connection, config, clock.now(), logger);
     return connection;

@@ -83,6 +83,21 @@ async function waitUntilServing(service: ServiceProcess, timeoutMs = 30_000): Pr
   throw new Error(`service did not start:\n${service.output.join('\n')}`);
 }
 
+/**
+ * Starts several services at the same moment. If any fails to start, the others are stopped
+ * too, so no process outlives the test.
+ */
+export async function spawnServices(count: number, env: Record<string, string>): Promise<ServiceProcess[]> {
+  const started = await Promise.allSettled(Array.from({ length: count }, () => spawnService(env)));
+  const services = started.flatMap((result) => (result.status === 'fulfilled' ? [result.value] : []));
+  const failure = started.find((result) => result.status === 'rejected');
+  if (failure !== undefined) {
+    await Promise.all(services.map((service) => service.stop('SIGKILL')));
+    throw failure.reason;
+  }
+  return services;
+}
+
 /** Parses the JSON log lines, skipping anything that is not JSON. */
 export function jsonLines(output: readonly string[]): Array<Record<string, unknown>> {
   return output.flatMap((line): Array<Record<string, unknown>> => {

@@ -1,7 +1,7 @@
 import { Client } from 'pg';
 import { createTestStore, type TestStore } from '../helpers/dialect';
 import { type Acknowledged, isGapFree, readModifyWriteClient } from '../helpers/load';
-import { type ServiceProcess, spawnService } from '../helpers/service-process';
+import { type ServiceProcess, spawnServices } from '../helpers/service-process';
 
 const INSTANCES = 3;
 const CLIENTS = 32;
@@ -29,7 +29,7 @@ describe('several instances on one PostgreSQL database', () => {
   beforeAll(async () => {
     store = await createTestStore('postgres');
     // Started together on an empty database: migrations serialise, one instance seeds.
-    services = await Promise.all(Array.from({ length: INSTANCES }, () => spawnService({ ...store.env, LOG_LEVEL: 'warn' })));
+    services = await spawnServices(INSTANCES, { ...store.env, LOG_LEVEL: 'warn' });
     sql = new Client({ connectionString: store.env.DATABASE_URL });
     await sql.connect();
   });

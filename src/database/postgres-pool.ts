@@ -1,0 +1,46 @@
+import type { PostgresCursor, PostgresPool, PostgresPoolClient, PostgresQueryResult } from 'kysely';
+import type { Pool, PoolClient } from 'pg';
+import { isPostgresUnavailable, translated } from './database-errors';
+
+/**
+ * The pool Kysely talks to: `pg`'s own, with connection failures reported as
+ * DatabaseUnavailableError wherever they surface (connect, query, rollback).
+ */
+export class TranslatingPool implements PostgresPool {
+  constructor(readonly pool: Pool) {}
+
+  async connect(): Promise<PostgresPoolClient> {
+    try {
+      return new TranslatingClient(await this.pool.connect());
+    } catch (error) {
+      throw translated(error, isPostgresUnavailable);
+    }
+  }
+
+  end(): Promise<void> {
+    return this.pool.end();
+  }
+}
+
+class TranslatingClient implements PostgresPoolClient {
+  constructor(private readonly client: PoolClient) {}
+
+  query<R>(sql: string, parameters: ReadonlyArray<unknown>): Promise<PostgresQueryResult<R>>;
+  query<R>(cursor: PostgresCursor<R>): PostgresCursor<R>;
+  query<R>(sqlOrCursor: string | PostgresCursor<R>, parameters?: ReadonlyArray<unknown>): Promise<PostgresQueryResult<R>> | PostgresCursor<R> {
+    if (typeof sqlOrCursor !== 'string') {
+      // Cursors (streamed queries) pass through untouched; the service does not stream.
+      return this.client.query(sqlOrCursor as never);
+    }
+    return this.client.query(sqlOrCursor, [...(parameters ?? [])]).then(
+      (result) => result as unknown as PostgresQueryResult<R>,
+      (error: unknown) => {
+        throw translated(error, isPostgresUnavailable);
+      },
+    );
+  }
+
+  release(destroy?: boolean): void {
+    this.client.release(destroy);
+  }
+}
