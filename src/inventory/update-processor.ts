@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { AppConfig } from '../config/app-config';
 import { Clock } from '../common/clock';
+import { DatabaseUnavailableError } from '../database/database-errors';
 import { claimsOf, GroupPlan, levelsToLock } from './group-plan';
 import { type InventoryWriteTransaction, InventoryRepository, keyId } from './persistence/inventory.repository';
 import type { JobResult, UpdateJob } from './update-job';
@@ -29,8 +30,9 @@ export class UpdateProcessor {
       const results = await this.repository.write((transaction) => this.runGroup(transaction, jobs));
       return results.map((value) => ({ ok: true, value }));
     } catch (error) {
-      if (jobs.length === 1) {
-        return [{ ok: false, error }];
+      // Alone, or with the database gone, there is nothing to isolate: every job fails as is.
+      if (jobs.length === 1 || error instanceof DatabaseUnavailableError) {
+        return jobs.map(() => ({ ok: false, error }));
       }
       // One bad job must not fail its neighbours: run each alone to find out which one it was.
       const settled: Array<Settled<JobResult>> = [];

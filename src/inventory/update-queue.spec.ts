@@ -79,21 +79,34 @@ describe('GroupCommitQueue', () => {
     await expect(Promise.all([running, ...waiting])).resolves.toEqual(['done 1', 'done 2', 'done 3']);
   });
 
+  it('refuses at once when as many submissions already wait for room as the queue holds', async () => {
+    const processor = new GatedProcessor();
+    const queue = new GroupCommitQueue(processor.process, { ...limits, capacity: 2, submitTimeoutMs: 5000 });
+    const accepted = [1, 2, 3].map((job) => queue.submit(job));
+    const waiting = [4, 5].map((job) => queue.submit(job));
+    expect(queue.blockedSubmitters).toBe(2);
+    const started = Date.now();
+    await expect(queue.submit(6)).rejects.toBeInstanceOf(QueueFullError);
+    expect(Date.now() - started).toBeLessThan(50);
+    for (let group = 0; group < 3; group += 1) {
+      await processor.release();
+    }
+    await expect(Promise.all([...accepted, ...waiting])).resolves.toEqual(['done 1', 'done 2', 'done 3', 'done 4', 'done 5']);
+  });
+
   it('admits a waiting submission as soon as room frees up, in order', async () => {
     const processor = new GatedProcessor();
     const queue = new GroupCommitQueue(processor.process, { ...limits, capacity: 1 });
     const first = queue.submit(1);
     const second = queue.submit(2);
     const third = queue.submit(3);
-    const fourth = queue.submit(4);
     expect(queue.depth).toBe(1);
-    expect(queue.blockedSubmitters).toBe(2);
+    expect(queue.blockedSubmitters).toBe(1);
     await processor.release();
     await processor.release();
     await processor.release();
-    await processor.release();
-    await expect(Promise.all([first, second, third, fourth])).resolves.toEqual(['done 1', 'done 2', 'done 3', 'done 4']);
-    expect(processor.groups).toEqual([[1], [2], [3], [4]]);
+    await expect(Promise.all([first, second, third])).resolves.toEqual(['done 1', 'done 2', 'done 3']);
+    expect(processor.groups).toEqual([[1], [2], [3]]);
   });
 
   it('answers ProcessingTimeoutError when a job takes too long, and still completes the job', async () => {

@@ -21,7 +21,7 @@ export class ProcessingTimeoutError extends Error {
 }
 
 export interface QueueLimits {
-  /** Most jobs waiting to be processed. */
+  /** Most jobs waiting to be processed; as many more submissions may wait for room. */
   readonly capacity: number;
   /** How long a submission may wait for room before it fails. */
   readonly submitTimeoutMs: number;
@@ -84,6 +84,11 @@ export class GroupCommitQueue<T, R> {
       return Promise.reject(new QueueClosedError());
     }
     if (this.waiting.length >= this.limits.capacity || this.roomWaiters.length > 0) {
+      // Under a flood, holding every excess request for the submit timeout would pile them up
+      // in memory; beyond one queue's worth of waiters the answer is an immediate no.
+      if (this.roomWaiters.length >= this.limits.capacity) {
+        return Promise.reject(new QueueFullError(0));
+      }
       return this.waitForRoom(job);
     }
     return this.enqueue(job);
