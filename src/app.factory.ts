@@ -3,7 +3,8 @@ import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { Logger } from 'nestjs-pino';
 import { AppModule } from './app.module';
-import type { AppConfig } from './config/app-config';
+import { AppConfig } from './config/app-config';
+import { IDEMPOTENCY_KEY_HEADER, IDEMPOTENT_REPLAYED_HEADER } from './idempotency/idempotency-key';
 import { setupOpenApi } from './openapi';
 
 export const APP_OPTIONS: NestApplicationOptions = {
@@ -19,6 +20,17 @@ export function configureApp(app: NestExpressApplication): NestExpressApplicatio
   app.disable('x-powered-by');
   // Routes that want an ETag set a meaningful one (the version); hashing every body is waste.
   app.set('etag', false);
+  const config = app.get(AppConfig);
+  app.set('trust proxy', config.trustProxyHops);
+  if (config.corsOrigins.length > 0) {
+    app.enableCors({
+      origin: [...config.corsOrigins],
+      methods: ['GET', 'POST', 'PUT'],
+      allowedHeaders: ['Content-Type', 'X-API-Key', IDEMPOTENCY_KEY_HEADER, 'X-Request-Id', 'If-Match', 'If-None-Match', 'Last-Event-ID'],
+      exposedHeaders: ['X-Request-Id', IDEMPOTENT_REPLAYED_HEADER, 'ETag', 'Retry-After', 'X-RateLimit-Limit', 'X-RateLimit-Remaining', 'X-RateLimit-Reset'],
+      maxAge: 600,
+    });
+  }
   setupOpenApi(app);
   return app;
 }

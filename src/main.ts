@@ -1,12 +1,39 @@
 import 'reflect-metadata';
+import { Logger } from 'nestjs-pino';
 import { createApp } from './app.factory';
+import { ShutdownState } from './common/lifecycle/shutdown-state';
 import { ConfigError, loadConfig } from './config/app-config';
 
 async function bootstrap(): Promise<void> {
   const config = loadConfig(process.env);
   const app = await createApp(config);
-  app.enableShutdownHooks();
+  const logger = app.get(Logger);
+  let stopping = false;
+
+  const stop = async (signal: NodeJS.Signals): Promise<void> => {
+    if (stopping) {
+      logger.warn({ signal }, 'second signal: exiting without finishing the shutdown');
+      process.exit(1);
+    }
+    stopping = true;
+    logger.log({ signal, deadlineMs: config.shutdownTimeoutMs }, 'shutting down: refusing new requests, draining the update queue');
+    const deadline = setTimeout(() => {
+      logger.error({ deadlineMs: config.shutdownTimeoutMs }, 'shutdown did not finish in time');
+      process.exit(1);
+    }, config.shutdownTimeoutMs);
+    deadline.unref();
+    app.get(ShutdownState).beginDraining();
+    // Drains the queue, waits for in-flight requests, then closes the database.
+    await app.close();
+    logger.log('shut down cleanly');
+    process.exit(0);
+  };
+  for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+    process.on(signal, () => void stop(signal));
+  }
+
   await app.listen(config.port);
+  logger.log({ port: config.port }, 'listening');
 }
 
 bootstrap().catch((error: unknown) => {

@@ -30,6 +30,11 @@ describe('loadConfig', () => {
       idempotencyCacheSize: 10_000,
       logLevel: 'info',
       bodyLimitBytes: 102_400,
+      shutdownTimeoutMs: 25_000,
+      rateLimitPerSecond: 500,
+      authFailuresPerMinute: 30,
+      corsOrigins: [],
+      trustProxyHops: 0,
     });
   });
 
@@ -62,6 +67,12 @@ describe('loadConfig', () => {
       { key: 'store1-pos', stores: ['store-1'], admin: false },
       { key: 'ops', stores: '*', admin: true },
     ]);
+  });
+
+  it('reads CORS origins and refuses wildcards and paths', () => {
+    expect(loadConfig({ CORS_ORIGINS: 'https://pos.example.com, http://localhost:3000' }).corsOrigins).toEqual(['https://pos.example.com', 'http://localhost:3000']);
+    expect(problemsOf({ CORS_ORIGINS: '*' })[0]).toContain('CORS_ORIGINS');
+    expect(problemsOf({ CORS_ORIGINS: 'https://pos.example.com/app' })[0]).toContain('CORS_ORIGINS');
   });
 
   it('names every bad variable at once', () => {

@@ -35,6 +35,16 @@ export abstract class AppConfig {
   abstract readonly idempotencyCacheSize: number;
   abstract readonly logLevel: LogLevel;
   abstract readonly bodyLimitBytes: number;
+  /** How long a graceful shutdown may take before the process gives up and exits 1. */
+  abstract readonly shutdownTimeoutMs: number;
+  /** Requests per second allowed per API key; 0 turns rate limiting off. */
+  abstract readonly rateLimitPerSecond: number;
+  /** Failed authentications allowed per client address per minute; 0 turns the limit off. */
+  abstract readonly authFailuresPerMinute: number;
+  /** Browser origins allowed by CORS; empty keeps CORS closed. */
+  abstract readonly corsOrigins: readonly string[];
+  /** Reverse proxies in front of the service whose X-Forwarded-For is trusted (0: none). */
+  abstract readonly trustProxyHops: number;
 }
 
 export class ConfigError extends Error {
@@ -75,6 +85,11 @@ export function loadConfig(env: Env = process.env): AppConfig {
     idempotencyCacheSize: read.integer('IDEMPOTENCY_CACHE_SIZE', 10_000, 0, 10_000_000),
     logLevel: read.oneOf('LOG_LEVEL', LOG_LEVELS, 'info'),
     bodyLimitBytes: read.integer('BODY_LIMIT_BYTES', 100 * 1024, 1024, 10 * 1024 * 1024),
+    shutdownTimeoutMs: read.integer('SHUTDOWN_TIMEOUT_MS', 25_000, 100, 600_000),
+    rateLimitPerSecond: read.integer('RATE_LIMIT_PER_SECOND', 500, 0, 1_000_000),
+    authFailuresPerMinute: read.integer('AUTH_FAILURES_PER_MINUTE', 30, 0, 1_000_000),
+    corsOrigins: read.origins('CORS_ORIGINS'),
+    trustProxyHops: read.integer('TRUST_PROXY_HOPS', 0, 0, 10),
   };
 
   if (problems.length > 0) {
@@ -164,6 +179,28 @@ class EnvReader {
     }
     this.problems.push(`${name} must be true or false (got '${raw}')`);
     return fallback;
+  }
+
+  /** Comma-separated origins such as https://pos.example.com; `*` is refused (keys are credentials). */
+  origins(name: string): string[] {
+    const raw = this.optionalString(name);
+    if (raw === undefined) {
+      return [];
+    }
+    const origins = raw.split(',').map((origin) => origin.trim());
+    for (const origin of origins) {
+      let valid = false;
+      try {
+        const url = new URL(origin);
+        valid = (url.protocol === 'https:' || url.protocol === 'http:') && url.origin === origin;
+      } catch {
+        valid = false;
+      }
+      if (!valid) {
+        this.problems.push(`${name} must list origins like https://pos.example.com (got '${origin}')`);
+      }
+    }
+    return origins;
   }
 
   oneOf<T extends string>(name: string, allowed: readonly T[], fallback: T): T {

@@ -50,8 +50,9 @@ export class InventoryService implements BeforeApplicationShutdown {
     );
   }
 
-  get queueDepth(): number {
-    return this.queue.depth;
+  /** Updates waiting in this instance's queue, and how many it holds. */
+  get queueLoad(): { depth: number; capacity: number; blockedSubmitters: number } {
+    return { depth: this.queue.depth, capacity: this.queue.capacity, blockedSubmitters: this.queue.blockedSubmitters };
   }
 
   async applyUpdate(client: Client, command: UpdateCommand, requestId: string): Promise<UpdateReply> {

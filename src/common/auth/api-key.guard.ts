@@ -3,6 +3,7 @@ import { Reflector } from '@nestjs/core';
 import type { Request } from 'express';
 import { ApiError } from '../errors/api-error';
 import { ApiKeyRegistry } from './api-key-registry';
+import { FailedAuthLimiter } from './failed-auth-limiter';
 import { IS_PUBLIC } from './public.decorator';
 
 export const API_KEY_HEADER = 'x-api-key';
@@ -12,21 +13,25 @@ export const API_KEY_HEADER = 'x-api-key';
 export class ApiKeyGuard implements CanActivate {
   constructor(
     private readonly registry: ApiKeyRegistry,
+    private readonly failures: FailedAuthLimiter,
     private readonly reflector: Reflector,
   ) {}
 
   canActivate(context: ExecutionContext): boolean {
-    const isPublic = this.reflector.getAllAndOverride<boolean | undefined>(IS_PUBLIC, [
-      context.getHandler(),
-      context.getClass(),
-    ]);
+    const isPublic = this.reflector.getAllAndOverride<boolean | undefined>(IS_PUBLIC, [context.getHandler(), context.getClass()]);
     if (isPublic === true) {
       return true;
     }
     const request = context.switchToHttp().getRequest<Request>();
+    const address = request.ip ?? 'unknown';
+    const retryAfter = this.failures.retryAfterSeconds(address);
+    if (retryAfter > 0) {
+      throw new ApiError('RATE_LIMITED', 'too many failed authentications from this address', { headers: { 'Retry-After': String(retryAfter) } });
+    }
     const header = request.headers[API_KEY_HEADER];
     const client = this.registry.authenticate(typeof header === 'string' ? header : undefined);
     if (client === undefined) {
+      this.failures.recordFailure(address);
       throw new ApiError('UNAUTHENTICATED', 'send a valid API key in the X-API-Key header');
     }
     request.client = client;

@@ -19,6 +19,7 @@ export const ERROR_CATALOG = {
   QUEUE_FULL: { status: HttpStatus.SERVICE_UNAVAILABLE, title: 'Update queue full' },
   SHUTTING_DOWN: { status: HttpStatus.SERVICE_UNAVAILABLE, title: 'Service shutting down' },
   DATABASE_UNAVAILABLE: { status: HttpStatus.SERVICE_UNAVAILABLE, title: 'Database unavailable' },
+  NOT_READY: { status: HttpStatus.SERVICE_UNAVAILABLE, title: 'Not ready' },
   PROCESSING_TIMEOUT: { status: HttpStatus.GATEWAY_TIMEOUT, title: 'Update not finished in time' },
 } as const satisfies Record<string, { status: HttpStatus; title: string }>;
 
@@ -33,6 +34,9 @@ export interface FieldIssue {
 export interface ApiErrorOptions {
   readonly errors?: readonly FieldIssue[];
   readonly headers?: Readonly<Record<string, string>>;
+  /** Extension members added to the problem body (RFC 9457 §3.2). */
+  readonly extensions?: Readonly<Record<string, unknown>>;
+  readonly cause?: unknown;
 }
 
 /** A failure with a machine-readable code; the problem-details filter renders it (RFC 9457). */
@@ -42,7 +46,7 @@ export class ApiError extends Error {
     readonly detail: string,
     readonly options: ApiErrorOptions = {},
   ) {
-    super(detail);
+    super(detail, { cause: options.cause });
     this.name = 'ApiError';
   }
 

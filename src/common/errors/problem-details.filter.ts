@@ -48,8 +48,11 @@ export class ProblemDetailsFilter implements ExceptionFilter {
     problem.requestId = requestId;
     problem.instance = request.originalUrl;
 
-    if (problem.status >= 500) {
+    if (problem.status === 500) {
       this.logger.error({ err: exception, code: problem.code }, problem.detail);
+    } else if (problem.status > 500) {
+      const cause = exception instanceof Error ? exception.cause : undefined;
+      this.logger.error({ code: problem.code, cause: cause instanceof Error ? cause.message : undefined }, problem.detail);
     } else {
       this.logger.warn({ code: problem.code, errors: problem.errors }, problem.detail);
     }
@@ -68,7 +71,7 @@ export class ProblemDetailsFilter implements ExceptionFilter {
     if (exception instanceof ApiError) {
       const extra = exception.options.errors ? { errors: exception.options.errors } : {};
       return {
-        problem: problemOf(exception.code, exception.detail, extra),
+        problem: { ...problemOf(exception.code, exception.detail, extra), ...exception.options.extensions },
         headers: { ...exception.options.headers },
       };
     }

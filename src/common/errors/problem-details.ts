@@ -12,6 +12,7 @@ export interface ProblemDetails {
   instance?: string;
   requestId?: string;
   errors?: readonly FieldIssue[];
+  [extension: string]: unknown;
 }
 
 export function problemTypeUri(code: ErrorCode): string {
