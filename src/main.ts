@@ -1,5 +1,5 @@
 import 'reflect-metadata';
-import { Logger } from 'nestjs-pino';
+import { PinoLogger } from 'nestjs-pino';
 import { createApp } from './app.factory';
 import { ShutdownState } from './common/lifecycle/shutdown-state';
 import { ConfigError, loadConfig } from './config/app-config';
@@ -7,7 +7,8 @@ import { ConfigError, loadConfig } from './config/app-config';
 async function bootstrap(): Promise<void> {
   const config = loadConfig(process.env);
   const app = await createApp(config);
-  const logger = app.get(Logger);
+  const logger = await app.resolve(PinoLogger);
+  logger.setContext('Lifecycle');
   let stopping = false;
 
   const stop = async (signal: NodeJS.Signals): Promise<void> => {
@@ -16,7 +17,7 @@ async function bootstrap(): Promise<void> {
       process.exit(1);
     }
     stopping = true;
-    logger.log({ signal, deadlineMs: config.shutdownTimeoutMs }, 'shutting down: refusing new requests, draining the update queue');
+    logger.info({ signal, deadlineMs: config.shutdownTimeoutMs }, 'shutting down: refusing new requests, draining the update queue');
     const deadline = setTimeout(() => {
       logger.error({ deadlineMs: config.shutdownTimeoutMs }, 'shutdown did not finish in time');
       process.exit(1);
@@ -25,7 +26,7 @@ async function bootstrap(): Promise<void> {
     app.get(ShutdownState).beginDraining();
     // Drains the queue, waits for in-flight requests, then closes the database.
     await app.close();
-    logger.log('shut down cleanly');
+    logger.info('shut down cleanly');
     process.exit(0);
   };
   for (const signal of ['SIGTERM', 'SIGINT'] as const) {
@@ -33,7 +34,7 @@ async function bootstrap(): Promise<void> {
   }
 
   await app.listen(config.port);
-  logger.log({ port: config.port }, 'listening');
+  logger.info({ port: config.port }, 'listening');
 }
 
 bootstrap().catch((error: unknown) => {
