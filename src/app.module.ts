@@ -2,6 +2,7 @@ import { type DynamicModule, type MiddlewareConsumer, Module, type NestModule, R
 import { APP_FILTER, APP_PIPE } from '@nestjs/core';
 import helmet from 'helmet';
 import { LoggerModule } from 'nestjs-pino';
+import { ChangesModule } from './changes/changes.module';
 import { AuthModule } from './common/auth/auth.module';
 import { CommonModule } from './common/common.module';
 import { ProblemDetailsFilter } from './common/errors/problem-details.filter';
@@ -45,6 +46,7 @@ export class AppModule implements NestModule {
         AuthModule,
         DatabaseModule,
         InventoryModule,
+        ChangesModule,
         HealthModule,
       ],
       providers: [

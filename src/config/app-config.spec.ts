@@ -35,6 +35,7 @@ describe('loadConfig', () => {
       authFailuresPerMinute: 30,
       corsOrigins: [],
       trustProxyHops: 0,
+      streamHeartbeatMs: 15_000,
     });
   });
 

@@ -45,6 +45,8 @@ export abstract class AppConfig {
   abstract readonly corsOrigins: readonly string[];
   /** Reverse proxies in front of the service whose X-Forwarded-For is trusted (0: none). */
   abstract readonly trustProxyHops: number;
+  /** How often an idle change stream sends a heartbeat comment. */
+  abstract readonly streamHeartbeatMs: number;
 }
 
 export class ConfigError extends Error {
@@ -90,6 +92,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
     authFailuresPerMinute: read.integer('AUTH_FAILURES_PER_MINUTE', 30, 0, 1_000_000),
     corsOrigins: read.origins('CORS_ORIGINS'),
     trustProxyHops: read.integer('TRUST_PROXY_HOPS', 0, 0, 10),
+    streamHeartbeatMs: read.integer('STREAM_HEARTBEAT_MS', 15_000, 100, 300_000),
   };
 
   if (problems.length > 0) {

@@ -1,3 +1,5 @@
+import type { ColumnType } from 'kysely';
+
 /** Table shapes as the query layer sees them (snake_case columns, times as ISO-8601 UTC text). */
 
 export interface StockLevelsTable {
@@ -19,7 +21,13 @@ export interface LedgerTable {
   client_id: string | null;
   request_id: string | null;
   created_at: string;
+  kind: ColumnType<LedgerKind, LedgerKind | undefined, never>;
+  reason: string | null;
+  reference: string | null;
 }
+
+/** adjust: a delta was applied; set: an absolute quantity was set; create: the level was created. */
+export type LedgerKind = 'adjust' | 'set' | 'create';
 
 /** One row holding the last ledger seq handed out; see KyselyInventoryRepository.appendLedger. */
 export interface LedgerHeadTable {
@@ -34,6 +42,8 @@ export interface IdempotencyRecordsTable {
   /** 0 while the claiming transaction is still deciding; the HTTP status afterwards. */
   status_code: number;
   response_body: string | null;
+  /** Null for application/json. */
+  content_type: string | null;
   created_at: string;
   expires_at: string;
 }

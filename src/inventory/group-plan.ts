@@ -149,12 +149,15 @@ export class GroupPlan {
       pending.ledger.push({
         storeId: command.storeId,
         productId: command.productId,
+        kind: 'adjust',
         delta: command.delta,
         quantityAfter: decision.next.quantity,
         versionAfter: decision.next.version,
         idempotencyKey: command.idempotencyKey,
         clientId: job.clientId,
         requestId: job.requestId,
+        reason: null,
+        reference: null,
         createdAt: now,
       });
     }

@@ -1,4 +1,5 @@
 import { Module } from '@nestjs/common';
+import { ChangesModule } from '../changes/changes.module';
 import { IdempotencyModule } from '../idempotency/idempotency.module';
 import { InventoryController } from './inventory.controller';
 import { InventoryService } from './inventory.service';
@@ -8,7 +9,7 @@ import { UpdateProcessor } from './update-processor';
 import { UpdateRequestPipe } from './update-request.pipe';
 
 @Module({
-  imports: [IdempotencyModule],
+  imports: [IdempotencyModule, ChangesModule],
   controllers: [InventoryController],
   providers: [
     InventoryService,

@@ -1,4 +1,5 @@
 import { AVAILABLE_DIALECTS, createTestStore, type TestStore } from '../../test/helpers/dialect';
+import type { ChangeNotifier } from '../changes/change-notifier';
 import { type AppConfig, loadConfig } from '../config/app-config';
 import { Clock } from '../common/clock';
 import { type DatabaseConnection, openDatabase } from '../database/database-connection';
@@ -62,6 +63,7 @@ describe.each(AVAILABLE_DIALECTS)('UpdateProcessor (on %s)', (dialect) => {
   let clock: FakeClock;
   let processor: UpdateProcessor;
   let config: AppConfig;
+  let published: number[];
 
   beforeEach(async () => {
     store = await createTestStore(dialect);
@@ -70,7 +72,9 @@ describe.each(AVAILABLE_DIALECTS)('UpdateProcessor (on %s)', (dialect) => {
     await migrateToLatest(connection);
     clock = new FakeClock();
     await seedDemoData(connection.db, clock.now());
-    processor = new UpdateProcessor(new ExplodingRepository(new KyselyInventoryRepository(connection)), clock, config);
+    published = [];
+    const notifier = { published: (seq: number) => published.push(seq) } as unknown as ChangeNotifier;
+    processor = new UpdateProcessor(new ExplodingRepository(new KyselyInventoryRepository(connection)), clock, notifier, config);
   });
 
   afterEach(async () => {
@@ -87,11 +91,13 @@ describe.each(AVAILABLE_DIALECTS)('UpdateProcessor (on %s)', (dialect) => {
     const settled = await processor.processGroup([job([command('SKU-001', 5, 12, 'a')]), job([command('SKU-002', -3, 8, 'b'), command('SKU-001', 1, 13, 'c')])]);
     expect(settled.map((item) => value(item).items.map((result) => result.kind))).toEqual([['executed'], ['executed', 'executed']]);
     expect(await level('SKU-001')).toMatchObject({ quantity: 51, version: 14 });
-    expect((await ledger()).map((row) => [row.seq, row.product_id, row.delta, row.version_after, row.idempotency_key])).toEqual([
-      [1, 'SKU-001', 5, 13, 'a'],
-      [2, 'SKU-002', -3, 9, 'b'],
-      [3, 'SKU-001', 1, 14, 'c'],
+    expect((await ledger()).map((row) => [row.seq, row.product_id, row.delta, row.version_after, row.idempotency_key, row.kind])).toEqual([
+      [1, 'SKU-001', 5, 13, 'a', 'adjust'],
+      [2, 'SKU-002', -3, 9, 'b', 'adjust'],
+      [3, 'SKU-001', 1, 14, 'c', 'adjust'],
     ]);
+    // Waiting feed readers learn of the commit's last seq.
+    expect(published).toEqual([3]);
   });
 
   it('isolates a job that fails unexpectedly: its neighbours still commit', async () => {

@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { AppConfig } from '../config/app-config';
+import { ChangeNotifier } from '../changes/change-notifier';
 import { Clock } from '../common/clock';
 import { DatabaseUnavailableError } from '../database/database-errors';
 import { claimsOf, GroupPlan, levelsToLock } from './group-plan';
@@ -20,6 +21,7 @@ export class UpdateProcessor {
   constructor(
     private readonly repository: InventoryRepository,
     private readonly clock: Clock,
+    private readonly notifier: ChangeNotifier,
     config: AppConfig,
   ) {
     this.ttlMs = config.idempotencyTtlSeconds * 1000;
@@ -27,7 +29,10 @@ export class UpdateProcessor {
 
   async processGroup(jobs: readonly UpdateJob[]): Promise<Array<Settled<JobResult>>> {
     try {
-      const results = await this.repository.write((transaction) => this.runGroup(transaction, jobs));
+      const { results, lastSeq } = await this.repository.write((transaction) => this.runGroup(transaction, jobs));
+      if (lastSeq !== undefined) {
+        this.notifier.published(lastSeq);
+      }
       return results.map((value) => ({ ok: true, value }));
     } catch (error) {
       // Alone, or with the database gone, there is nothing to isolate: every job fails as is.
@@ -43,7 +48,7 @@ export class UpdateProcessor {
     }
   }
 
-  private async runGroup(transaction: InventoryWriteTransaction, jobs: readonly UpdateJob[]): Promise<JobResult[]> {
+  private async runGroup(transaction: InventoryWriteTransaction, jobs: readonly UpdateJob[]): Promise<{ results: JobResult[]; lastSeq?: number }> {
     const now = this.clock.now();
     const expiresAt = new Date(now.getTime() + this.ttlMs);
     // Locks in a fixed order (keys, then levels, then the ledger head), each set sorted.
@@ -61,7 +66,7 @@ export class UpdateProcessor {
     await transaction.saveLevels(writes.levelChanges);
     await transaction.completeIdempotencyRecords(writes.completions);
     await transaction.releaseIdempotencyClaims(writes.releasedClaims);
-    await transaction.appendLedger(writes.ledger);
-    return results;
+    const lastSeq = await transaction.appendLedger(writes.ledger);
+    return { results, lastSeq };
   }
 }

@@ -1,9 +1,11 @@
 import type { Migration, MigrationProvider } from 'kysely';
 import { initialSchema } from './0001-initial';
+import { ledgerDetails } from './0002-ledger-details';
 
 /** Every migration, in order. Names sort lexically, so keep the numeric prefix. */
 const MIGRATIONS: Record<string, Migration> = {
   '0001-initial': initialSchema,
+  '0002-ledger-details': ledgerDetails,
 };
 
 export const INITIAL_MIGRATION = '0001-initial';

@@ -1,4 +1,5 @@
 import type { StoreScope } from '../../config/app-config';
+import type { LedgerKind } from '../../database/schema';
 import type { StoredResponse } from '../../idempotency/stored-response';
 import type { StockLevel } from '../domain/stock-level';
 
@@ -39,12 +40,15 @@ export interface LevelChange {
 export interface LedgerEntryDraft {
   readonly storeId: string;
   readonly productId: string;
+  readonly kind: LedgerKind;
   readonly delta: number;
   readonly quantityAfter: number;
   readonly versionAfter: number;
   readonly idempotencyKey: string | null;
   readonly clientId: string | null;
   readonly requestId: string | null;
+  readonly reason: string | null;
+  readonly reference: string | null;
   readonly createdAt: Date;
 }
 
@@ -86,8 +90,11 @@ export interface InventoryWriteTransaction {
   completeIdempotencyRecords(completions: readonly IdempotencyCompletion[]): Promise<void>;
   /** Gives back claims that ended up unused (an atomic batch rolled back). */
   releaseIdempotencyClaims(keys: readonly KeyRef[]): Promise<void>;
-  /** Assigns the next gap-free seqs, in order, and writes the rows. */
-  appendLedger(entries: readonly LedgerEntryDraft[]): Promise<void>;
+  /**
+   * Assigns the next gap-free seqs, in order, and writes the rows; returns the last seq
+   * (undefined when there is nothing to write). Other instances learn of it at commit.
+   */
+  appendLedger(entries: readonly LedgerEntryDraft[]): Promise<number | undefined>;
 }
 
 /** The persistence port of the inventory feature; adapters live beside it. */

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { type Kysely, type Selectable, sql, type Transaction } from 'kysely';
 import type { StoreScope } from '../../config/app-config';
+import { CHANGES_CHANNEL } from '../../changes/persistence/postgres-change-listener';
 import { DatabaseConnection, type DialectName } from '../../database/database-connection';
 import type { DatabaseSchema, StockLevelsTable } from '../../database/schema';
 import type { StockLevel } from '../domain/stock-level';
@@ -263,19 +264,14 @@ class KyselyWriteTransaction implements InventoryWriteTransaction {
     }
   }
 
-  async appendLedger(entries: readonly LedgerEntryDraft[]): Promise<void> {
+  async appendLedger(entries: readonly LedgerEntryDraft[]): Promise<number | undefined> {
     if (entries.length === 0) {
-      return;
+      return undefined;
     }
     // Taking the seqs from one locked row (not a sequence) keeps them gap-free and makes
     // transactions commit in seq order, so a feed reader never skips a late-committing seq.
-    const head = await this.trx
-      .updateTable('ledger_head')
-      .set((eb) => ({ last_seq: eb('last_seq', '+', entries.length) }))
-      .where('id', '=', 1)
-      .returning('last_seq')
-      .executeTakeFirstOrThrow();
-    const firstSeq = head.last_seq - entries.length + 1;
+    const lastSeq = await this.advanceLedgerHead(entries.length);
+    const firstSeq = lastSeq - entries.length + 1;
     const rows = entries.map((entry, index) => ({
       seq: firstSeq + index,
       store_id: entry.storeId,
@@ -287,9 +283,30 @@ class KyselyWriteTransaction implements InventoryWriteTransaction {
       client_id: entry.clientId,
       request_id: entry.requestId,
       created_at: entry.createdAt.toISOString(),
+      kind: entry.kind,
+      reason: entry.reason,
+      reference: entry.reference,
     }));
     for (const chunk of chunks(rows)) {
       await this.trx.insertInto('ledger').values(chunk).execute();
     }
+    return lastSeq;
+  }
+
+  private async advanceLedgerHead(count: number): Promise<number> {
+    if (this.dialect === 'postgres') {
+      // The notification is delivered at commit, to every instance listening (change feeds).
+      const { rows } = await sql<{ last_seq: number }>`
+        with head as (update ledger_head set last_seq = last_seq + ${count} where id = 1 returning last_seq)
+        select last_seq, pg_notify(${CHANGES_CHANNEL}, cast(last_seq as text)) from head`.execute(this.trx);
+      return rows[0].last_seq;
+    }
+    const head = await this.trx
+      .updateTable('ledger_head')
+      .set((eb) => ({ last_seq: eb('last_seq', '+', count) }))
+      .where('id', '=', 1)
+      .returning('last_seq')
+      .executeTakeFirstOrThrow();
+    return head.last_seq;
   }
 }

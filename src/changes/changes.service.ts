@@ -1,0 +1,103 @@
+import { once } from 'node:events';
+import { Injectable } from '@nestjs/common';
+import type { Response } from 'express';
+import { InjectPinoLogger, PinoLogger } from 'nestjs-pino';
+import { AppConfig } from '../config/app-config';
+import type { Client } from '../common/auth/client';
+import { ChangeNotifier } from './change-notifier';
+import { ChangeResponseDto } from './dto/change.dto';
+import type { LedgerChange } from './ledger-change';
+import { ChangesRepository } from './persistence/changes.repository';
+
+/** Changes read per round trip by a stream; also the most a slow reader can have pending. */
+const STREAM_PAGE = 500;
+
+export interface FeedPage {
+  readonly changes: LedgerChange[];
+  readonly lastSeq: number;
+}
+
+/** The change feed: what changed after a seq, now or as soon as it commits. */
+@Injectable()
+export class ChangesService {
+  constructor(
+    private readonly repository: ChangesRepository,
+    private readonly notifier: ChangeNotifier,
+    private readonly config: AppConfig,
+    @InjectPinoLogger(ChangesService.name) private readonly logger: PinoLogger,
+  ) {}
+
+  /**
+   * Changes after `after` that the client may see, oldest first. When there are none yet,
+   * waits up to `waitMs` for one to commit (on any instance).
+   */
+  async changesAfter(client: Client, after: number, limit: number, waitMs: number, signal?: AbortSignal): Promise<FeedPage> {
+    const deadline = Date.now() + waitMs;
+    for (;;) {
+      const page = await this.repository.changesAfter(after, client.stores, limit);
+      const scannedTo = Math.max(after, page.head);
+      if (page.changes.length > 0) {
+        // A full page may stop short of the head; otherwise everything up to the head was scanned.
+        const lastSeq = page.changes.length === limit ? page.changes[page.changes.length - 1].seq : scannedTo;
+        return { changes: page.changes, lastSeq };
+      }
+      const woken = await this.notifier.waitBeyond(scannedTo, deadline - Date.now(), signal);
+      if (!woken) {
+        return { changes: [], lastSeq: scannedTo };
+      }
+    }
+  }
+
+  /**
+   * Writes the feed to `response` as Server-Sent Events until the client leaves or the service
+   * shuts down. Reads a page only once the previous one is flushed, so a slow reader holds at
+   * most one page in memory.
+   */
+  async stream(client: Client, after: number, response: Response): Promise<void> {
+    const left = new AbortController();
+    response.on('close', () => left.abort());
+    const stop = AbortSignal.any([left.signal, this.notifier.shutdownSignal]);
+    response.status(200).set({
+      'Content-Type': 'text/event-stream; charset=utf-8',
+      'Cache-Control': 'no-cache, no-transform',
+      'X-Accel-Buffering': 'no',
+    });
+    response.flushHeaders();
+    let scannedTo = after;
+    try {
+      await this.write(response, 'retry: 2000\n\n', stop);
+      while (!stop.aborted) {
+        const page = await this.repository.changesAfter(scannedTo, client.stores, STREAM_PAGE);
+        for (const change of page.changes) {
+          await this.write(response, `id: ${change.seq}\nevent: change\ndata: ${JSON.stringify(ChangeResponseDto.of(change))}\n\n`, stop);
+        }
+        if (page.changes.length === STREAM_PAGE) {
+          scannedTo = page.changes[page.changes.length - 1].seq;
+          continue;
+        }
+        scannedTo = Math.max(scannedTo, page.head);
+        const woken = await this.notifier.waitBeyond(scannedTo, this.config.streamHeartbeatMs, stop);
+        if (!woken && !stop.aborted) {
+          await this.write(response, ': heartbeat\n\n', stop);
+        }
+      }
+    } catch (error) {
+      if (!stop.aborted) {
+        // Headers are sent: the stream just ends, and the client resumes with Last-Event-ID.
+        this.logger.warn({ err: error }, 'change stream ended by an error');
+      }
+    } finally {
+      response.end();
+    }
+  }
+
+  /** Writes, then waits for the socket to drain if its buffer is full. */
+  private async write(response: Response, chunk: string, stop: AbortSignal): Promise<void> {
+    if (stop.aborted) {
+      return;
+    }
+    if (!response.write(chunk)) {
+      await once(response, 'drain', { signal: stop }).catch(() => undefined);
+    }
+  }
+}

@@ -1,0 +1,114 @@
+import { ApiProperty } from '@nestjs/swagger';
+import { IsOptional, IsString } from 'class-validator';
+import { QueryInteger } from '../../common/http/query-integer.decorator';
+import type { LedgerChange } from '../ledger-change';
+
+export const MAX_FEED_PAGE = 1000;
+export const MAX_WAIT_SECONDS = 30;
+export const MAX_HISTORY_PAGE = 500;
+
+export class ChangeResponseDto {
+  @ApiProperty({ description: 'Global, gap-free, increasing sequence number.', example: 42, type: 'integer' })
+  seq!: number;
+
+  @ApiProperty({ example: 'store-1' })
+  storeId!: string;
+
+  @ApiProperty({ example: 'SKU-001' })
+  productId!: string;
+
+  @ApiProperty({ enum: ['adjust', 'set', 'create'], description: 'adjust: by delta; set: absolute quantity (admin); create: the level was created (admin).', example: 'adjust' })
+  kind!: string;
+
+  @ApiProperty({ example: 5, type: 'integer' })
+  delta!: number;
+
+  @ApiProperty({ description: 'The quantity after this change.', example: 50, type: 'integer' })
+  quantity!: number;
+
+  @ApiProperty({ description: 'The version after this change.', example: 13, type: 'integer' })
+  version!: number;
+
+  @ApiProperty({ nullable: true, type: 'string', example: 'sale' })
+  reason!: string | null;
+
+  @ApiProperty({ nullable: true, type: 'string', example: 'order-1001' })
+  reference!: string | null;
+
+  @ApiProperty({ nullable: true, type: 'string', example: 'test-001' })
+  idempotencyKey!: string | null;
+
+  @ApiProperty({ nullable: true, type: 'string', example: '3f1c2a9e-8f0e-4a43-9d8b-2f7d1f0c9b4e' })
+  requestId!: string | null;
+
+  @ApiProperty({ format: 'date-time', example: '2025-09-02T15:30:00.000Z' })
+  createdAt!: string;
+
+  static of(change: LedgerChange): ChangeResponseDto {
+    return {
+      seq: change.seq,
+      storeId: change.storeId,
+      productId: change.productId,
+      kind: change.kind,
+      delta: change.delta,
+      quantity: change.quantity,
+      version: change.version,
+      reason: change.reason,
+      reference: change.reference,
+      idempotencyKey: change.idempotencyKey,
+      requestId: change.requestId,
+      createdAt: change.createdAt.toISOString(),
+    };
+  }
+}
+
+export class ChangesQueryDto {
+  @ApiProperty({ required: false, description: 'Return changes with a seq greater than this (default 0: from the start).', example: 0 })
+  @QueryInteger(0, Number.MAX_SAFE_INTEGER)
+  after?: number;
+
+  @ApiProperty({ required: false, description: `Most changes to return (1-${MAX_FEED_PAGE}, default 100).`, example: 100 })
+  @QueryInteger(1, MAX_FEED_PAGE)
+  limit?: number;
+
+  @ApiProperty({ required: false, description: `When nothing is newer, wait up to this many seconds for a change (0-${MAX_WAIT_SECONDS}, default 0).`, example: 10 })
+  @QueryInteger(0, MAX_WAIT_SECONDS)
+  waitSeconds?: number;
+}
+
+export class ChangeStreamQueryDto {
+  @ApiProperty({ required: false, description: 'Start after this seq (the Last-Event-ID header, when sent, wins).', example: 0 })
+  @QueryInteger(0, Number.MAX_SAFE_INTEGER)
+  after?: number;
+}
+
+export class ChangesResponseDto {
+  @ApiProperty({ type: [ChangeResponseDto] })
+  changes!: ChangeResponseDto[];
+
+  @ApiProperty({
+    description: 'Pass as `after` next time. Covers changes this key may not see, so it can be beyond the last change listed.',
+    example: 42,
+    type: 'integer',
+  })
+  lastSeq!: number;
+}
+
+export class HistoryQueryDto {
+  @ApiProperty({ required: false, description: `Most entries to return (1-${MAX_HISTORY_PAGE}, default 50).`, example: 50 })
+  @QueryInteger(1, MAX_HISTORY_PAGE)
+  limit?: number;
+
+  @ApiProperty({ required: false, description: 'The nextCursor of the previous page.' })
+  @IsOptional()
+  @IsString()
+  cursor?: string;
+}
+
+export class HistoryResponseDto {
+  @ApiProperty({ type: [ChangeResponseDto], description: 'Newest first.' })
+  items!: ChangeResponseDto[];
+
+  @ApiProperty({ nullable: true, type: 'string', description: 'Pass as `cursor` for the next (older) page; null on the last page.' })
+  nextCursor!: string | null;
+}
