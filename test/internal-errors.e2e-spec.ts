@@ -12,6 +12,9 @@ class BrokenRepository extends InventoryRepository {
   findLevelsOfProduct(): Promise<never> {
     return Promise.reject(new Error(SECRET));
   }
+  listLevels(): Promise<never> {
+    return Promise.reject(new Error(SECRET));
+  }
   write(): Promise<never> {
     return Promise.reject(new Error(SECRET));
   }

@@ -1,4 +1,4 @@
-import { Controller, Get, HttpCode, Param, Post, Res, UseInterceptors } from '@nestjs/common';
+import { Controller, Get, HttpCode, Param, Post, Query, Res, UseInterceptors } from '@nestjs/common';
 import { ApiBody, ApiExtraModels, ApiHeader, ApiOkResponse, ApiOperation, ApiResponse, ApiSecurity, ApiTags, getSchemaPath } from '@nestjs/swagger';
 import type { Response } from 'express';
 import { Client } from '../common/auth/client';
@@ -9,11 +9,23 @@ import { RequestId } from '../common/http/request-id.decorator';
 import { IdempotencyInterceptor } from '../idempotency/idempotency.interceptor';
 import { IDEMPOTENCY_KEY_HEADER, IDEMPOTENT_REPLAYED_HEADER } from '../idempotency/idempotency-key';
 import { InventoryBatchItemDto, InventoryBatchUpdateCreateDto, InventoryUpdateCreateDto } from './dto/inventory-update.dto';
-import { ProductParamsDto, ProductStockResponseDto, StockLevelParamsDto, StockLevelResponseDto } from './dto/stock-level.dto';
+import { ChangeResponseDto, HistoryQueryDto, HistoryResponseDto } from '../changes/dto/change.dto';
+import {
+  ProductParamsDto,
+  ProductStockResponseDto,
+  StockLevelListQueryDto,
+  StockLevelListResponseDto,
+  StockLevelParamsDto,
+  StockLevelResponseDto,
+  StoreParamsDto,
+} from './dto/stock-level.dto';
 import { InventoryBatchUpdateResponseDto, InventoryUpdateFailureResponseDto, InventoryUpdateResponseDto } from './dto/update-result.dto';
 import { InventoryService } from './inventory.service';
 import { UPDATE_EXAMPLES } from './openapi-examples';
 import { RawUpdate, type UpdateRequest, UpdateRequestPipe } from './update-request.pipe';
+
+const DEFAULT_LIST_PAGE = 100;
+const DEFAULT_HISTORY_PAGE = 50;
 
 const REPLAYED_HEADER_DOC = {
   [IDEMPOTENT_REPLAYED_HEADER]: { description: '`true` when this is the stored answer of an earlier request with the same key.', schema: { type: 'string', enum: ['true'] } },
@@ -81,6 +93,26 @@ export class InventoryController {
       throw new ApiError('PRODUCT_NOT_FOUND', `no stock level of product ${productId} in the stores this key may see`);
     }
     return ProductStockResponseDto.of(productId, levels);
+  }
+
+  @Get('stores/:storeId/inventory')
+  @ApiOperation({
+    summary: 'A store’s levels, page by page',
+    description: 'Keyset pagination by productId: pages stay consistent while levels change, and no level is skipped or repeated.',
+  })
+  @ApiOkResponse({ type: StockLevelListResponseDto })
+  async listLevels(@Param() { storeId }: StoreParamsDto, @Query() query: StockLevelListQueryDto, @CurrentClient() client: Client): Promise<StockLevelListResponseDto> {
+    const page = await this.inventory.listLevels(client, storeId, query.cursor, query.limit ?? DEFAULT_LIST_PAGE);
+    return { items: page.items.map((level) => StockLevelResponseDto.of(level)), nextCursor: page.nextCursor, lastSeq: page.lastSeq };
+  }
+
+  @Get('stores/:storeId/inventory/:productId/history')
+  @ApiOperation({ summary: 'A level’s history: its ledger entries, newest first' })
+  @ApiOkResponse({ type: HistoryResponseDto })
+  @ApiProblemResponse(404, 'LEVEL_NOT_FOUND: no stock level for this store and product.')
+  async history(@Param() { storeId, productId }: StockLevelParamsDto, @Query() query: HistoryQueryDto, @CurrentClient() client: Client): Promise<HistoryResponseDto> {
+    const page = await this.inventory.history(client, storeId, productId, query.cursor, query.limit ?? DEFAULT_HISTORY_PAGE);
+    return { items: page.items.map((change) => ChangeResponseDto.of(change)), nextCursor: page.nextCursor };
   }
 
   @Get('stores/:storeId/inventory/:productId')

@@ -1,6 +1,9 @@
 import { type BeforeApplicationShutdown, Injectable } from '@nestjs/common';
 import { InjectPinoLogger, PinoLogger } from 'nestjs-pino';
+import type { LedgerChange } from '../changes/ledger-change';
+import { ChangesRepository } from '../changes/persistence/changes.repository';
 import { AppConfig } from '../config/app-config';
+import { decodeCursor, encodeCursor } from '../common/http/cursor';
 import type { Client } from '../common/auth/client';
 import { assertStoreAccess } from '../common/auth/current-client.decorator';
 import { ApiError } from '../common/errors/api-error';
@@ -19,6 +22,17 @@ import { renderKeyReused } from './update-response';
 /** Most updates committed in one transaction; bounds a group's latency and memory. */
 const MAX_UPDATES_PER_TRANSACTION = 1000;
 
+export interface LevelPage {
+  readonly items: StockLevel[];
+  readonly nextCursor: string | null;
+  readonly lastSeq: number;
+}
+
+export interface HistoryPage {
+  readonly items: LedgerChange[];
+  readonly nextCursor: string | null;
+}
+
 /** An HTTP answer to an update request: status, exact JSON body, and whether it is a replay. */
 export interface UpdateReply {
   readonly status: number;
@@ -33,6 +47,7 @@ export class InventoryService implements BeforeApplicationShutdown {
 
   constructor(
     private readonly repository: InventoryRepository,
+    private readonly changes: ChangesRepository,
     private readonly cache: IdempotencyCache,
     processor: UpdateProcessor,
     config: AppConfig,
@@ -79,6 +94,31 @@ export class InventoryService implements BeforeApplicationShutdown {
   findLevel(client: Client, storeId: string, productId: string): Promise<StockLevel | undefined> {
     assertStoreAccess(client, storeId);
     return this.repository.findLevel(storeId, productId);
+  }
+
+  /** One page of a store's levels, with the feed position to follow from. */
+  async listLevels(client: Client, storeId: string, cursor: string | undefined, limit: number): Promise<LevelPage> {
+    assertStoreAccess(client, storeId);
+    const afterProductId = decodeCursor(cursor, (value): value is string => typeof value === 'string');
+    // The head first: the levels read next reflect at least every change up to it.
+    const lastSeq = await this.changes.head();
+    const items = await this.repository.listLevels(storeId, afterProductId, limit + 1);
+    const page = items.slice(0, limit);
+    const nextCursor = items.length > limit ? encodeCursor(page[page.length - 1].productId) : null;
+    return { items: page, nextCursor, lastSeq };
+  }
+
+  /** A level's ledger, newest first. */
+  async history(client: Client, storeId: string, productId: string, cursor: string | undefined, limit: number): Promise<HistoryPage> {
+    assertStoreAccess(client, storeId);
+    const before = decodeCursor(cursor, (value): value is number => Number.isSafeInteger(value));
+    if ((await this.repository.findLevel(storeId, productId)) === undefined) {
+      throw new ApiError('LEVEL_NOT_FOUND', `no stock level for product ${productId} in store ${storeId}`);
+    }
+    const items = await this.changes.history(storeId, productId, before, limit + 1);
+    const page = items.slice(0, limit);
+    const nextCursor = items.length > limit ? encodeCursor(page[page.length - 1].seq) : null;
+    return { items: page, nextCursor };
   }
 
   findLevelsOfProduct(client: Client, productId: string): Promise<StockLevel[]> {

@@ -1,4 +1,6 @@
 import { ApiProperty } from '@nestjs/swagger';
+import { IsOptional, IsString } from 'class-validator';
+import { QueryInteger } from '../../common/http/query-integer.decorator';
 import { IsIdentifier } from './constraints';
 import type { StockLevel } from '../domain/stock-level';
 
@@ -81,4 +83,39 @@ export class ProductStockResponseDto {
       })),
     };
   }
+}
+
+export const MAX_LIST_PAGE = 500;
+
+export class StoreParamsDto {
+  @ApiProperty({ example: 'store-1' })
+  @IsIdentifier()
+  storeId!: string;
+}
+
+export class StockLevelListQueryDto {
+  @ApiProperty({ required: false, description: `Most levels to return (1-${MAX_LIST_PAGE}, default 100).`, example: 100 })
+  @QueryInteger(1, MAX_LIST_PAGE)
+  limit?: number;
+
+  @ApiProperty({ required: false, description: 'The nextCursor of the previous page.' })
+  @IsOptional()
+  @IsString()
+  cursor?: string;
+}
+
+export class StockLevelListResponseDto {
+  @ApiProperty({ type: [StockLevelResponseDto], description: 'Ordered by productId.' })
+  items!: StockLevelResponseDto[];
+
+  @ApiProperty({ nullable: true, type: 'string', description: 'Pass as `cursor` for the next page; null on the last page.' })
+  nextCursor!: string | null;
+
+  @ApiProperty({
+    description:
+      'The last change seq committed when this page was read. A copy built from these pages catches up by following the change feed from the first page’s lastSeq, skipping changes whose version it already has.',
+    example: 42,
+    type: 'integer',
+  })
+  lastSeq!: number;
 }

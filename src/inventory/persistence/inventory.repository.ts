@@ -100,6 +100,8 @@ export interface InventoryWriteTransaction {
 /** The persistence port of the inventory feature; adapters live beside it. */
 export abstract class InventoryRepository {
   abstract findLevel(storeId: string, productId: string): Promise<StockLevel | undefined>;
+  /** Levels of one store ordered by product id, after `afterProductId` when given, at most `limit`. */
+  abstract listLevels(storeId: string, afterProductId: string | undefined, limit: number): Promise<StockLevel[]>;
   /** Levels of one product in the stores of `scope`, ordered by store id. */
   abstract findLevelsOfProduct(productId: string, scope: StoreScope): Promise<StockLevel[]>;
   /** Runs `work` in one transaction: committed if it resolves, rolled back if it throws. */

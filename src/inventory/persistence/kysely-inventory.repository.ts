@@ -88,6 +88,15 @@ export class KyselyInventoryRepository extends InventoryRepository {
     return row && toStockLevel(row);
   }
 
+  async listLevels(storeId: string, afterProductId: string | undefined, limit: number): Promise<StockLevel[]> {
+    let query = this.db.selectFrom('stock_levels').selectAll().where('store_id', '=', storeId);
+    if (afterProductId !== undefined) {
+      query = query.where('product_id', '>', afterProductId);
+    }
+    const rows = await query.orderBy('product_id').limit(limit).execute();
+    return rows.map(toStockLevel);
+  }
+
   async findLevelsOfProduct(productId: string, scope: StoreScope): Promise<StockLevel[]> {
     if (scope !== '*' && scope.length === 0) {
       return [];

@@ -1,0 +1,96 @@
+import { EventEmitter } from 'node:events';
+import type { Response } from 'express';
+import type { PinoLogger } from 'nestjs-pino';
+import type { AppConfig } from '../config/app-config';
+import { Client } from '../common/auth/client';
+import type { ChangeNotifier } from './change-notifier';
+import { ChangesService } from './changes.service';
+import type { LedgerChange } from './ledger-change';
+import { type ChangePage, ChangesRepository } from './persistence/changes.repository';
+
+/** An endless ledger: every read returns a full page after `after`. */
+class EndlessLedger extends ChangesRepository {
+  reads = 0;
+  head(): Promise<number> {
+    return Promise.resolve(Number.MAX_SAFE_INTEGER);
+  }
+  changesAfter(after: number, _scope: unknown, limit: number): Promise<ChangePage> {
+    this.reads += 1;
+    const changes = Array.from({ length: limit }, (_, index): LedgerChange => ({
+      seq: after + index + 1,
+      storeId: 'store-1',
+      productId: 'SKU-001',
+      kind: 'adjust',
+      delta: 1,
+      quantity: 1,
+      version: 1,
+      reason: null,
+      reference: null,
+      idempotencyKey: null,
+      requestId: null,
+      createdAt: new Date(0),
+    }));
+    return Promise.resolve({ changes, head: Number.MAX_SAFE_INTEGER });
+  }
+  history(): Promise<LedgerChange[]> {
+    return Promise.resolve([]);
+  }
+}
+
+/** A response whose socket buffer is full until the test lets it drain. */
+class SlowResponse extends EventEmitter {
+  written = 0;
+  full = false;
+  ended = false;
+  status = () => this;
+  set = () => this;
+  flushHeaders = () => undefined;
+  write = (chunk: string): boolean => {
+    this.written += 1;
+    if (chunk.startsWith('id:') && this.written % 200 === 0) {
+      this.full = true;
+    }
+    return !this.full;
+  };
+  end = () => {
+    this.ended = true;
+  };
+  drain(): void {
+    this.full = false;
+    this.emit('drain');
+  }
+}
+
+const tick = () => new Promise((resolve) => setImmediate(resolve));
+
+describe('ChangesService.stream back-pressure', () => {
+  it('reads no further while the response waits to drain, and goes on once it drains', async () => {
+    const ledger = new EndlessLedger();
+    const notifier = { shutdownSignal: new AbortController().signal, waitBeyond: () => Promise.resolve(true) } as unknown as ChangeNotifier;
+    const service = new ChangesService(ledger, notifier, { streamHeartbeatMs: 1000 } as AppConfig, { warn: () => undefined } as unknown as PinoLogger);
+    const response = new SlowResponse();
+    const streaming = service.stream(new Client('c', '*', false), 0, response as unknown as Response);
+
+    const settle = async () => {
+      for (let wait = 0; wait < 20; wait += 1) {
+        await tick();
+      }
+    };
+    for (let stall = 0; stall < 6; stall += 1) {
+      await settle();
+      const reads = ledger.reads;
+      const written = response.written;
+      await settle();
+      // Stuck on a full buffer: nothing more is written, and the ledger is not read.
+      expect(response.full).toBe(true);
+      expect(ledger.reads).toBe(reads);
+      expect(response.written).toBe(written);
+      response.drain();
+    }
+    // Draining let it move on through pages of 500.
+    expect(ledger.reads).toBeGreaterThanOrEqual(2);
+    response.emit('close');
+    await streaming;
+    expect(response.ended).toBe(true);
+  });
+});
