@@ -17,8 +17,8 @@ function canonicalJson(value: unknown): string {
 
 /**
  * Identifies an update's payload: the fields that define what it does, as sent on the wire
- * (`storeId`, `productId`, `delta`, `version`), not the idempotency key itself. A single request
- * and a batch item carrying the same update have the same fingerprint.
+ * (`storeId`, `productId`, `delta`, `version`, `reason`, `reference`), not the idempotency key
+ * itself. A single request and a batch item carrying the same update have the same fingerprint.
  */
 export function fingerprintOf(payload: Readonly<Record<string, unknown>>): string {
   return createHash('sha256').update(canonicalJson(payload)).digest('base64url');
@@ -30,8 +30,10 @@ export interface UpdatePayload {
   readonly productId: unknown;
   readonly delta: unknown;
   readonly version: unknown;
+  readonly reason?: unknown;
+  readonly reference?: unknown;
 }
 
-export function fingerprintUpdate({ storeId, productId, delta, version }: UpdatePayload): string {
-  return fingerprintOf({ storeId, productId, delta, version });
+export function fingerprintUpdate({ storeId, productId, delta, version, reason, reference }: UpdatePayload): string {
+  return fingerprintOf({ storeId, productId, delta, version, reason, reference });
 }

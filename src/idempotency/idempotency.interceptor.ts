@@ -6,7 +6,7 @@ import { IdempotencyCache } from './idempotency-cache';
 import { IDEMPOTENT_REPLAYED_HEADER, keyReusedError, tryResolveIdempotencyKey } from './idempotency-key';
 
 /** Fields of a single update that define its payload; anything else goes to validation. */
-const SINGLE_UPDATE_FIELDS = new Set(['storeId', 'productId', 'delta', 'version', 'idempotencyKey']);
+const SINGLE_UPDATE_FIELDS = new Set(['storeId', 'productId', 'delta', 'version', 'reason', 'reference', 'idempotencyKey']);
 
 /**
  * Fast path for retries of completed single updates: answered from the in-process cache with
@@ -37,7 +37,10 @@ export class IdempotencyInterceptor implements NestInterceptor {
       throw keyReusedError();
     }
     const response = http.getResponse<Response>();
-    response.status(cached.response.status).type('application/json').setHeader(IDEMPOTENT_REPLAYED_HEADER, 'true');
+    response
+      .status(cached.response.status)
+      .type(cached.response.contentType ?? 'application/json')
+      .setHeader(IDEMPOTENT_REPLAYED_HEADER, 'true');
     return of(cached.response.body);
   }
 }

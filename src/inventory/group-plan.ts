@@ -1,5 +1,6 @@
+import { decideSet } from './domain/set-decision';
 import type { StockLevel } from './domain/stock-level';
-import type { UpdateCommand } from './domain/update-command';
+import type { SetLevelCommand, UpdateCommand } from './domain/update-command';
 import { decideUpdate } from './domain/update-decision';
 import {
   type IdempotencyClaim,
@@ -13,7 +14,8 @@ import {
   type LevelRef,
 } from './persistence/inventory.repository';
 import type { ItemResult, JobResult, UpdateItem, UpdateJob } from './update-job';
-import { renderAborted, renderDecision } from './update-response';
+import { renderAborted, renderDecision, renderSetDecision } from './update-response';
+import type { LedgerKind } from '../database/schema';
 import type { StoredResponse } from '../idempotency/stored-response';
 
 /** What the group's transaction read before deciding anything. */
@@ -32,6 +34,7 @@ export interface GroupSnapshot {
 
 /** Everything the transaction must write once every job of the group is decided. */
 export interface GroupWrites {
+  readonly levelInserts: StockLevel[];
   readonly levelChanges: LevelChange[];
   readonly completions: IdempotencyCompletion[];
   readonly releasedClaims: KeyRef[];
@@ -49,6 +52,9 @@ export function claimsOf(jobs: readonly UpdateJob[]): IdempotencyClaim[] {
   const claims = new Map<string, IdempotencyClaim>();
   for (const job of jobs) {
     for (const { command, fingerprint } of job.items) {
+      if (command.idempotencyKey === undefined) {
+        continue;
+      }
       const claim = { clientId: job.clientId, key: command.idempotencyKey, fingerprint };
       const id = keyId(claim);
       if (!claims.has(id)) {
@@ -59,12 +65,13 @@ export function claimsOf(jobs: readonly UpdateJob[]): IdempotencyClaim[] {
   return [...claims.values()].sort((a, b) => compare(a.clientId, b.clientId) || compare(a.key, b.key));
 }
 
-/** The distinct levels this group may change (those of claimed keys), sorted for lock order. */
+/** The distinct levels this group may change (of claimed or keyless items), sorted for lock order. */
 export function levelsToLock(jobs: readonly UpdateJob[], claimed: ReadonlySet<string>): LevelRef[] {
   const levels = new Map<string, LevelRef>();
   for (const job of jobs) {
     for (const { command } of job.items) {
-      if (claimed.has(keyId({ clientId: job.clientId, key: command.idempotencyKey }))) {
+      const key = command.idempotencyKey;
+      if (key === undefined || claimed.has(keyId({ clientId: job.clientId, key }))) {
         levels.set(levelId(command), { storeId: command.storeId, productId: command.productId });
       }
     }
@@ -98,7 +105,7 @@ export class GroupPlan {
     const items = job.items.map((item) => this.runItem(job, item, { changes, owners, ledger }));
     if (job.atomic && !items.every(succeeded)) {
       // Nothing of this job is kept; its keys stay free for a corrected retry.
-      return { items: items.map((result, index) => abort(result, job.items[index].command)) };
+      return { items: items.map((result, index) => abort(result, job.items[index].command.productId)) };
     }
     changes.forEach((level, id) => this.levels.set(id, level));
     owners.forEach((owner, id) => this.owners.set(id, owner));
@@ -107,72 +114,111 @@ export class GroupPlan {
   }
 
   writes(): GroupWrites {
+    const levelInserts: StockLevel[] = [];
     const levelChanges: LevelChange[] = [];
     for (const [id, level] of this.levels) {
-      const locked = this.snapshot.levels.get(id)!;
-      if (level.version !== locked.version) {
+      const locked = this.snapshot.levels.get(id);
+      if (locked === undefined) {
+        levelInserts.push(level);
+      } else if (level.version !== locked.version) {
         levelChanges.push({ next: level, expectedVersion: locked.version });
       }
     }
     const completions = [...this.owners.values()].map(({ ref, fingerprint, response }) => ({ ...ref, fingerprint, response }));
     const releasedClaims = this.snapshot.claims.filter((claim) => this.snapshot.claimed.has(keyId(claim)) && !this.owners.has(keyId(claim)));
-    return { levelChanges, completions, releasedClaims, ledger: this.ledger };
+    return { levelInserts, levelChanges, completions, releasedClaims, ledger: this.ledger };
   }
 
-  private runItem(
-    job: UpdateJob,
-    { command, fingerprint }: UpdateItem,
-    pending: { changes: Map<string, StockLevel>; owners: Map<string, Owner>; ledger: LedgerEntryDraft[] },
-  ): ItemResult {
-    const ref = { clientId: job.clientId, key: command.idempotencyKey };
-    const id = keyId(ref);
-    const { now, expiresAt } = this.snapshot;
+  private runItem(job: UpdateJob, item: UpdateItem, pending: Pending): ItemResult {
+    const { expiresAt } = this.snapshot;
+    const key = item.command.idempotencyKey;
+    const ref = key === undefined ? undefined : { clientId: job.clientId, key };
+    if (ref !== undefined) {
+      const answered = this.answered(ref, item.fingerprint, pending);
+      if (answered !== undefined) {
+        return answered;
+      }
+    }
+    const level = levelId(item.command);
+    const current = pending.changes.get(level) ?? this.levels.get(level);
+    const { response, applied } = item.type === 'adjust' ? this.adjust(job, item.command, current, pending) : this.set(job, item.command, current, pending);
+    if (ref !== undefined) {
+      pending.owners.set(keyId(ref), { ref, fingerprint: item.fingerprint, response });
+    }
+    return { kind: 'executed', response, applied, stored: ref !== undefined, expiresAt };
+  }
 
+  /** The answer a key already has, in this group or from an earlier transaction; undefined if none. */
+  private answered(ref: KeyRef, fingerprint: string, pending: Pending): ItemResult | undefined {
+    const id = keyId(ref);
     const owner = pending.owners.get(id) ?? this.owners.get(id);
     if (owner !== undefined) {
-      return owner.fingerprint === fingerprint ? { kind: 'replayed', response: owner.response, expiresAt } : { kind: 'key-reused' };
+      return owner.fingerprint === fingerprint ? { kind: 'replayed', response: owner.response, expiresAt: this.snapshot.expiresAt } : { kind: 'key-reused' };
     }
-    if (!this.snapshot.claimed.has(id)) {
-      const record = this.snapshot.records.get(id);
-      if (record === undefined) {
-        throw new Error('an idempotency key was neither claimed nor recorded');
-      }
-      return record.fingerprint === fingerprint
-        ? { kind: 'replayed', response: record.response, expiresAt: record.expiresAt }
-        : { kind: 'key-reused' };
+    if (this.snapshot.claimed.has(id)) {
+      return undefined;
     }
+    const record = this.snapshot.records.get(id);
+    if (record === undefined) {
+      throw new Error('an idempotency key was neither claimed nor recorded');
+    }
+    return record.fingerprint === fingerprint ? { kind: 'replayed', response: record.response, expiresAt: record.expiresAt } : { kind: 'key-reused' };
+  }
 
-    const level = levelId(command);
-    const decision = decideUpdate(pending.changes.get(level) ?? this.levels.get(level), command, now);
+  private adjust(job: UpdateJob, command: UpdateCommand, current: StockLevel | undefined, pending: Pending): Decided {
+    const decision = decideUpdate(current, command, this.snapshot.now);
     if (decision.kind === 'apply') {
-      pending.changes.set(level, decision.next);
-      pending.ledger.push({
-        storeId: command.storeId,
-        productId: command.productId,
-        kind: 'adjust',
-        delta: command.delta,
-        quantityAfter: decision.next.quantity,
-        versionAfter: decision.next.version,
-        idempotencyKey: command.idempotencyKey,
-        clientId: job.clientId,
-        requestId: job.requestId,
-        reason: null,
-        reference: null,
-        createdAt: now,
-      });
+      this.record(job, command, 'adjust', command.delta, decision.next, pending);
     }
-    const response = renderDecision(command, decision);
-    pending.owners.set(id, { ref, fingerprint, response });
-    return { kind: 'executed', response, applied: decision.kind === 'apply', stored: true, expiresAt };
+    return { response: renderDecision(command, decision), applied: decision.kind === 'apply' };
+  }
+
+  private set(job: UpdateJob, command: SetLevelCommand, current: StockLevel | undefined, pending: Pending): Decided {
+    const decision = decideSet(current, command, this.snapshot.now);
+    if (decision.kind === 'create') {
+      this.record(job, command, 'create', decision.next.quantity, decision.next, pending);
+    } else if (decision.kind === 'set') {
+      this.record(job, command, 'set', decision.next.quantity - decision.previous.quantity, decision.next, pending);
+    }
+    return { response: renderSetDecision(command, decision, job.requestId), applied: decision.kind !== 'reject' };
+  }
+
+  private record(job: UpdateJob, command: UpdateCommand | SetLevelCommand, kind: LedgerKind, delta: number, next: StockLevel, pending: Pending): void {
+    pending.changes.set(levelId(next), next);
+    pending.ledger.push({
+      storeId: next.storeId,
+      productId: next.productId,
+      kind,
+      delta,
+      quantityAfter: next.quantity,
+      versionAfter: next.version,
+      idempotencyKey: command.idempotencyKey ?? null,
+      clientId: job.clientId,
+      requestId: job.requestId,
+      reason: command.reason ?? null,
+      reference: command.reference ?? null,
+      createdAt: this.snapshot.now,
+    });
   }
 }
 
+interface Pending {
+  readonly changes: Map<string, StockLevel>;
+  readonly owners: Map<string, Owner>;
+  readonly ledger: LedgerEntryDraft[];
+}
+
+interface Decided {
+  readonly response: StoredResponse;
+  readonly applied: boolean;
+}
+
 /** An item of a rolled-back atomic job: nothing applied, nothing stored. */
-function abort(result: ItemResult, command: UpdateCommand): ItemResult {
+function abort(result: ItemResult, productId: string): ItemResult {
   if (result.kind !== 'executed') {
     return result;
   }
-  return { ...result, response: result.applied ? renderAborted(command) : result.response, applied: false, stored: false };
+  return { ...result, response: result.applied ? renderAborted(productId) : result.response, applied: false, stored: false };
 }
 
 export function succeeded(item: ItemResult): boolean {

@@ -1,14 +1,16 @@
-import { Controller, Get, HttpCode, Param, Post, Query, Res, UseInterceptors } from '@nestjs/common';
+import { Body, Controller, Get, Headers, HttpCode, Param, Post, Put, Query, Res, UseInterceptors } from '@nestjs/common';
 import { ApiBody, ApiExtraModels, ApiHeader, ApiOkResponse, ApiOperation, ApiResponse, ApiSecurity, ApiTags, getSchemaPath } from '@nestjs/swagger';
 import type { Response } from 'express';
 import { Client } from '../common/auth/client';
 import { CurrentClient } from '../common/auth/current-client.decorator';
 import { ApiAuthenticatedRoute, ApiProblemResponse, RETRY_AFTER_HEADER } from '../common/errors/api-problem-response.decorator';
-import { ApiError } from '../common/errors/api-error';
+import { ApiError, type FieldIssue } from '../common/errors/api-error';
+import { AdminOnly } from '../common/auth/admin-only.decorator';
 import { RequestId } from '../common/http/request-id.decorator';
 import { IdempotencyInterceptor } from '../idempotency/idempotency.interceptor';
-import { IDEMPOTENCY_KEY_HEADER, IDEMPOTENT_REPLAYED_HEADER } from '../idempotency/idempotency-key';
-import { InventoryBatchItemDto, InventoryBatchUpdateCreateDto, InventoryUpdateCreateDto } from './dto/inventory-update.dto';
+import { IDEMPOTENCY_KEY_HEADER, IDEMPOTENCY_KEY_PATTERN, IDEMPOTENT_REPLAYED_HEADER } from '../idempotency/idempotency-key';
+import type { SetLevelCommand } from './domain/update-command';
+import { InventoryBatchItemDto, InventoryBatchUpdateCreateDto, InventoryUpdateCreateDto, StockLevelSetDto } from './dto/inventory-update.dto';
 import { ChangeResponseDto, HistoryQueryDto, HistoryResponseDto } from '../changes/dto/change.dto';
 import {
   ProductParamsDto,
@@ -20,9 +22,9 @@ import {
   StoreParamsDto,
 } from './dto/stock-level.dto';
 import { InventoryBatchUpdateResponseDto, InventoryUpdateFailureResponseDto, InventoryUpdateResponseDto } from './dto/update-result.dto';
-import { InventoryService } from './inventory.service';
+import { InventoryService, type UpdateReply } from './inventory.service';
 import { UPDATE_EXAMPLES } from './openapi-examples';
-import { RawUpdate, type UpdateRequest, UpdateRequestPipe } from './update-request.pipe';
+import { noteOf, RawUpdate, type UpdateRequest, UpdateRequestPipe } from './update-request.pipe';
 
 const DEFAULT_LIST_PAGE = 100;
 const DEFAULT_HISTORY_PAGE = 50;
@@ -76,11 +78,7 @@ export class InventoryController {
       request.kind === 'batch'
         ? await this.inventory.applyBatch(client, request.storeId, request.commands, request.atomic, requestId)
         : await this.inventory.applyUpdate(client, request.command, requestId);
-    response.status(reply.status).type('application/json');
-    if (reply.replayed) {
-      response.setHeader(IDEMPOTENT_REPLAYED_HEADER, 'true');
-    }
-    return reply.body;
+    return sendReply(response, reply);
   }
 
   @Get('inventory/:productId')
@@ -115,6 +113,46 @@ export class InventoryController {
     return { items: page.items.map((change) => ChangeResponseDto.of(change)), nextCursor: page.nextCursor };
   }
 
+  @Put('stores/:storeId/inventory/:productId')
+  @AdminOnly()
+  @ApiOperation({
+    summary: 'Create a level, or set its absolute quantity (admin keys)',
+    description:
+      'Without a version, creates the level (201, version 1); an existing level then answers 428. To change an existing level, name its current ' +
+      'version in `version` (a stale one: 409) or in `If-Match: "<version>"` (a stale one: 412). The ledger records the change (kind create or set) ' +
+      'with its reason and reference. An optional Idempotency-Key makes retries replay the first answer.',
+  })
+  @ApiHeader({ name: 'If-Match', required: false, description: 'The level’s current version as its ETag, e.g. `"12"`.' })
+  @ApiHeader({ name: IDEMPOTENCY_KEY_HEADER, required: false, description: 'Optional: a retry with the same key and body replays the stored answer.' })
+  @ApiResponse({ status: 200, description: 'Set.', type: StockLevelResponseDto, headers: { ETag: { description: 'The new version.', schema: { type: 'string' } } } })
+  @ApiResponse({ status: 201, description: 'Created at version 1.', type: StockLevelResponseDto, headers: { ETag: { schema: { type: 'string' } }, Location: { schema: { type: 'string' } } } })
+  @ApiProblemResponse(403, 'ADMIN_REQUIRED: not an admin key (or STORE_FORBIDDEN).')
+  @ApiProblemResponse(404, 'LEVEL_NOT_FOUND: a version was given for a level that does not exist.')
+  @ApiProblemResponse(409, 'VERSION_CONFLICT: `version` is stale; `currentVersion` has the current one.')
+  @ApiProblemResponse(412, 'PRECONDITION_FAILED: If-Match is stale, or names a level that does not exist.')
+  @ApiProblemResponse(422, 'IDEMPOTENCY_KEY_REUSED: the key was used before with a different request.')
+  @ApiProblemResponse(428, 'PRECONDITION_REQUIRED: the level exists; send its version to change it.')
+  @ApiProblemResponse(503, 'QUEUE_FULL, SHUTTING_DOWN or DATABASE_UNAVAILABLE: not applied; retry.', RETRY_AFTER_HEADER)
+  async setLevel(
+    @Param() { storeId, productId }: StockLevelParamsDto,
+    @Body() body: StockLevelSetDto,
+    @Headers('if-match') ifMatch: string | undefined,
+    @Headers('idempotency-key') idempotencyKey: string | undefined,
+    @CurrentClient() client: Client,
+    @RequestId() requestId: string,
+    @Res({ passthrough: true }) response: Response,
+  ): Promise<string> {
+    const reply = await this.inventory.setLevel(client, setCommandOf(storeId, productId, body, ifMatch, idempotencyKey), requestId);
+    if (reply.status === 200 || reply.status === 201) {
+      const level = JSON.parse(reply.body) as { version: number };
+      response.setHeader('ETag', `"${level.version}"`);
+      if (reply.status === 201) {
+        response.setHeader('Location', `/v1/stores/${storeId}/inventory/${productId}`);
+      }
+    }
+    return sendReply(response, reply);
+  }
+
   @Get('stores/:storeId/inventory/:productId')
   @ApiOperation({ summary: 'One stock level, with its version as ETag', description: 'Send `If-None-Match` with the ETag to get 304 while the level is unchanged.' })
   @ApiOkResponse({ type: StockLevelResponseDto, headers: { ETag: { description: 'The level’s version, quoted: `"13"`.', schema: { type: 'string' } } } })
@@ -133,4 +171,40 @@ export class InventoryController {
     response.setHeader('Cache-Control', 'no-cache');
     return StockLevelResponseDto.of(level);
   }
+}
+
+/** The set command of a PUT: the expected version from the body or If-Match (equal if both). */
+function setCommandOf(storeId: string, productId: string, body: StockLevelSetDto, ifMatch: string | undefined, idempotencyKey: string | undefined): SetLevelCommand {
+  const issues: FieldIssue[] = [];
+  const matched = ifMatch === undefined ? undefined : /^"(\d{1,16})"$/.exec(ifMatch.trim());
+  const headerVersion = matched?.[1] === undefined ? undefined : Number(matched[1]);
+  if (ifMatch !== undefined && (headerVersion === undefined || !Number.isSafeInteger(headerVersion))) {
+    issues.push({ field: 'If-Match', issue: 'must be one strong ETag holding the level’s version, e.g. "12"' });
+  }
+  if (headerVersion !== undefined && body.version !== undefined && headerVersion !== body.version) {
+    issues.push({ field: 'If-Match', issue: 'names another version than the body; send one, or both equal' });
+  }
+  if (idempotencyKey !== undefined && !IDEMPOTENCY_KEY_PATTERN.test(idempotencyKey)) {
+    issues.push({ field: IDEMPOTENCY_KEY_HEADER, issue: 'must be 1-255 printable ASCII characters' });
+  }
+  if (issues.length > 0) {
+    throw ApiError.validation(issues);
+  }
+  const expectedVersion = body.version ?? headerVersion;
+  return {
+    storeId,
+    productId,
+    quantity: body.quantity,
+    ...(expectedVersion === undefined ? {} : { expectedVersion, precondition: headerVersion === undefined ? 'version' : 'if-match' }),
+    ...(idempotencyKey === undefined ? {} : { idempotencyKey }),
+    ...noteOf(body),
+  };
+}
+
+function sendReply(response: Response, reply: UpdateReply): string {
+  response.status(reply.status).type(reply.contentType ?? 'application/json');
+  if (reply.replayed) {
+    response.setHeader(IDEMPOTENT_REPLAYED_HEADER, 'true');
+  }
+  return reply.body;
 }

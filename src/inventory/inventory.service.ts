@@ -7,11 +7,11 @@ import { decodeCursor, encodeCursor } from '../common/http/cursor';
 import type { Client } from '../common/auth/client';
 import { assertStoreAccess } from '../common/auth/current-client.decorator';
 import { ApiError } from '../common/errors/api-error';
-import { fingerprintUpdate } from '../idempotency/fingerprint';
+import { fingerprintOf, fingerprintUpdate } from '../idempotency/fingerprint';
 import { IdempotencyCache } from '../idempotency/idempotency-cache';
 import { keyReusedError } from '../idempotency/idempotency-key';
 import type { StockLevel } from './domain/stock-level';
-import type { UpdateCommand } from './domain/update-command';
+import type { SetLevelCommand, UpdateCommand } from './domain/update-command';
 import { InventoryRepository, KeyClaimTimeoutError } from './persistence/inventory.repository';
 import type { ItemResult, JobResult, UpdateItem, UpdateJob } from './update-job';
 import { succeeded } from './group-plan';
@@ -33,10 +33,11 @@ export interface HistoryPage {
   readonly nextCursor: string | null;
 }
 
-/** An HTTP answer to an update request: status, exact JSON body, and whether it is a replay. */
+/** An HTTP answer to an update request: status, exact body, its type, and whether it is a replay. */
 export interface UpdateReply {
   readonly status: number;
   readonly body: string;
+  readonly contentType?: string;
   readonly replayed: boolean;
 }
 
@@ -91,6 +92,18 @@ export class InventoryService implements BeforeApplicationShutdown {
     return { status: 200, body, replayed: items.every((item) => item.kind === 'replayed') };
   }
 
+  /** An administrator creates a level or sets its quantity; answered like any update, from the queue. */
+  async setLevel(client: Client, command: SetLevelCommand, requestId: string): Promise<UpdateReply> {
+    const { storeId, productId, quantity, expectedVersion: version, precondition, reason, reference } = command;
+    const fingerprint = fingerprintOf({ operation: 'set', storeId, productId, quantity, version, precondition, reason, reference });
+    const { items } = await this.submit({ clientId: client.id, requestId, atomic: false, items: [{ type: 'set', command, fingerprint }] });
+    const result = items[0];
+    if (result.kind === 'key-reused') {
+      throw keyReusedError();
+    }
+    return { ...result.response, replayed: result.kind === 'replayed' };
+  }
+
   findLevel(client: Client, storeId: string, productId: string): Promise<StockLevel | undefined> {
     assertStoreAccess(client, storeId);
     return this.repository.findLevel(storeId, productId);
@@ -138,13 +151,14 @@ export class InventoryService implements BeforeApplicationShutdown {
     } catch (error) {
       throw toApiError(error);
     }
-    job.items.forEach((item, index) => this.logOutcome(item.command, result.items[index]));
+    job.items.forEach((item, index) => this.logOutcome(item, result.items[index]));
     return result;
   }
 
-  private logOutcome(command: UpdateCommand, result: ItemResult): void {
-    const { storeId, productId, delta, expectedVersion, idempotencyKey } = command;
-    const context = { storeId, productId, delta, version: expectedVersion, idempotencyKey };
+  private logOutcome({ type, command }: UpdateItem, result: ItemResult): void {
+    const { storeId, productId, expectedVersion, idempotencyKey, reason, reference } = command;
+    const change = type === 'adjust' ? { delta: command.delta } : { quantity: command.quantity };
+    const context = { type, storeId, productId, ...change, version: expectedVersion, idempotencyKey, reason, reference };
     if (result.kind === 'key-reused') {
       this.logger.warn(context, 'idempotency key reused with a different payload');
     } else if (result.kind === 'replayed') {
@@ -165,7 +179,7 @@ export class InventoryService implements BeforeApplicationShutdown {
       }
       outcome.value.items.forEach((result, itemIndex) => {
         const { command, fingerprint } = job.items[itemIndex];
-        if (result.kind === 'replayed' || (result.kind === 'executed' && result.stored)) {
+        if (command.idempotencyKey !== undefined && (result.kind === 'replayed' || (result.kind === 'executed' && result.stored))) {
           this.cache.remember(job.clientId, command.idempotencyKey, {
             fingerprint,
             response: result.response,
@@ -179,8 +193,8 @@ export class InventoryService implements BeforeApplicationShutdown {
 }
 
 function itemOf(command: UpdateCommand): UpdateItem {
-  const { storeId, productId, delta, expectedVersion: version } = command;
-  return { command, fingerprint: fingerprintUpdate({ storeId, productId, delta, version }) };
+  const { storeId, productId, delta, expectedVersion: version, reason, reference } = command;
+  return { type: 'adjust', command, fingerprint: fingerprintUpdate({ storeId, productId, delta, version, reason, reference }) };
 }
 
 const RETRY_SOON = { 'Retry-After': '1' };

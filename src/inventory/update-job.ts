@@ -1,7 +1,7 @@
 import type { StoredResponse } from '../idempotency/stored-response';
-import type { UpdateCommand } from './domain/update-command';
+import type { SetLevelCommand, UpdateCommand } from './domain/update-command';
 
-/** One submission to the update queue: a single update, or the items of one batch request. */
+/** One submission to the update queue: a single change, or the items of one batch request. */
 export interface UpdateJob {
   readonly clientId: string;
   readonly requestId: string;
@@ -10,16 +10,15 @@ export interface UpdateJob {
   readonly items: readonly UpdateItem[];
 }
 
-export interface UpdateItem {
-  readonly command: UpdateCommand;
-  /** Hash of the update's payload; a retry must match it to be replayed. */
-  readonly fingerprint: string;
-}
+/** One change: an adjustment by delta, or an administrator's absolute set. */
+export type UpdateItem =
+  | { readonly type: 'adjust'; readonly command: UpdateCommand; readonly fingerprint: string }
+  | { readonly type: 'set'; readonly command: SetLevelCommand; readonly fingerprint: string };
 
 /**
  * What became of one item.
  * - executed: decided now; `stored` tells whether its idempotency record was committed
- *   (false for the items of an aborted atomic batch).
+ *   (false without a key, and for the items of an aborted atomic batch).
  * - replayed: an earlier request with this key already decided it; this is its stored answer.
  * - key-reused: the key was used before for a different payload.
  */

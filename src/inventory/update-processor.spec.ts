@@ -47,7 +47,7 @@ function job(commands: UpdateCommand[], atomic = false, clientId = 'client-a'): 
     clientId,
     requestId: `req-${commands[0].idempotencyKey}`,
     atomic,
-    items: commands.map((item) => ({ command: item, fingerprint: fingerprintUpdate({ ...item, version: item.expectedVersion }) })),
+    items: commands.map((item) => ({ type: 'adjust' as const, command: item, fingerprint: fingerprintUpdate({ ...item, version: item.expectedVersion }) })),
   };
 }
 

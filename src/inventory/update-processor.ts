@@ -63,6 +63,7 @@ export class UpdateProcessor {
     const results = jobs.map((job) => plan.run(job));
 
     const writes = plan.writes();
+    await transaction.insertLevels(writes.levelInserts);
     await transaction.saveLevels(writes.levelChanges);
     await transaction.completeIdempotencyRecords(writes.completions);
     await transaction.releaseIdempotencyClaims(writes.releasedClaims);

@@ -3,7 +3,7 @@ import type { Request } from 'express';
 import { ApiError, type FieldIssue } from '../common/errors/api-error';
 import { createValidationPipe } from '../common/http/validation';
 import { IDEMPOTENCY_KEY_HEADER, resolveIdempotencyKey } from '../idempotency/idempotency-key';
-import type { UpdateCommand } from './domain/update-command';
+import type { ChangeNote, UpdateCommand } from './domain/update-command';
 import { InventoryBatchUpdateCreateDto, InventoryUpdateCreateDto } from './dto/inventory-update.dto';
 
 /** What an update request carries before validation: the body and the key header. */
@@ -37,7 +37,10 @@ export class UpdateRequestPipe implements PipeTransform<RawUpdateRequest, Promis
     }
     const issues: FieldIssue[] = [];
     if ('updates' in body) {
-      const batch = await this.validate(InventoryBatchUpdateCreateDto, body, issues);
+      // Nested validation looks inside an array item instead of refusing it: refuse it here.
+      const notObjects = itemsThatAreNotObjects(body.updates);
+      issues.push(...notObjects.map((field) => ({ field, issue: 'must be an object' })));
+      const batch = await this.validate(InventoryBatchUpdateCreateDto, body, issues, notObjects);
       if (idempotencyKeyHeader !== undefined) {
         issues.push({ field: IDEMPOTENCY_KEY_HEADER, issue: 'is not accepted on a batch; each item carries its own idempotencyKey' });
       }
@@ -53,6 +56,7 @@ export class UpdateRequestPipe implements PipeTransform<RawUpdateRequest, Promis
         delta: item.delta,
         expectedVersion: item.version,
         idempotencyKey: item.idempotencyKey,
+        ...noteOf(item),
       }));
       return { kind: 'batch', storeId: batch.storeId, atomic: batch.atomic ?? false, commands };
     }
@@ -67,20 +71,34 @@ export class UpdateRequestPipe implements PipeTransform<RawUpdateRequest, Promis
       throw ApiError.validation(issues);
     }
     const { storeId, productId, delta, version } = single;
-    return { kind: 'single', command: { storeId, productId, delta, expectedVersion: version, idempotencyKey: key.key } };
+    return { kind: 'single', command: { storeId, productId, delta, expectedVersion: version, idempotencyKey: key.key, ...noteOf(single) } };
   }
 
-  private async validate<T extends object>(metatype: new () => T, body: object, issues: FieldIssue[]): Promise<T | undefined> {
+  /** Validates `body` as `metatype`, adding its issues (except those under `reported` paths). */
+  private async validate<T extends object>(metatype: new () => T, body: object, issues: FieldIssue[], reported: readonly string[] = []): Promise<T | undefined> {
     try {
-      return (await this.validation.transform(body, { type: 'body', metatype })) as T;
+      const dto = (await this.validation.transform(body, { type: 'body', metatype })) as T;
+      return reported.length === 0 ? dto : undefined;
     } catch (error) {
       if (error instanceof ApiError && error.options.errors !== undefined) {
-        issues.push(...error.options.errors);
+        issues.push(...error.options.errors.filter((issue) => !reported.some((path) => issue.field.startsWith(path))));
         return undefined;
       }
       throw error;
     }
   }
+}
+
+function itemsThatAreNotObjects(updates: unknown): string[] {
+  if (!Array.isArray(updates)) {
+    return [];
+  }
+  return updates.flatMap((item: unknown, index) => (typeof item === 'object' && item !== null && !Array.isArray(item) ? [] : [`updates[${index}]`]));
+}
+
+/** The optional reason and reference, without keys for absent ones. */
+export function noteOf({ reason, reference }: ChangeNote): ChangeNote {
+  return { ...(reason === undefined ? {} : { reason }), ...(reference === undefined ? {} : { reference }) };
 }
 
 /** The raw idempotencyKey of a body that failed validation elsewhere (known valid or absent here). */

@@ -46,7 +46,7 @@ describe('update results (the documented bodies, byte for byte)', () => {
   });
 
   it('renders batch-only outcomes', () => {
-    expect(JSON.parse(renderAborted(command).body)).toMatchObject({ applied: false, code: 'BATCH_ABORTED' });
+    expect(JSON.parse(renderAborted(command.productId).body)).toMatchObject({ applied: false, code: 'BATCH_ABORTED' });
     expect(JSON.parse(renderKeyReused(command).body)).toMatchObject({ applied: false, code: 'IDEMPOTENCY_KEY_REUSED' });
   });
 });

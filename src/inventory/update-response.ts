@@ -1,6 +1,10 @@
 import { HttpStatus } from '@nestjs/common';
+import { type ErrorCode } from '../common/errors/api-error';
+import { PROBLEM_CONTENT_TYPE, problemOf } from '../common/errors/problem-details';
 import type { StoredResponse } from '../idempotency/stored-response';
-import type { UpdateCommand } from './domain/update-command';
+import type { SetDecision } from './domain/set-decision';
+import type { StockLevel } from './domain/stock-level';
+import type { SetLevelCommand, UpdateCommand } from './domain/update-command';
 import type { UpdateDecision } from './domain/update-decision';
 
 /**
@@ -56,10 +60,56 @@ export function renderDecision(command: UpdateCommand, decision: UpdateDecision)
   }
 }
 
+/**
+ * The answers of an administrator's set: the level (201 created, 200 set) or a problem. A stale
+ * version is a 409 when it came in the body and a 412 when it came in If-Match (RFC 9110).
+ */
+export function renderSetDecision(command: SetLevelCommand, decision: SetDecision, requestId: string): StoredResponse {
+  const fromHeader = command.precondition === 'if-match';
+  const level = `${command.storeId}/${command.productId}`;
+  const problem = (code: ErrorCode, detail: string, extensions: object = {}): StoredResponse => {
+    const body = { ...problemOf(code, detail), instance: `/v1/stores/${command.storeId}/inventory/${command.productId}`, requestId, ...extensions };
+    return { status: body.status, body: JSON.stringify(body), contentType: PROBLEM_CONTENT_TYPE };
+  };
+  switch (decision.kind) {
+    case 'create':
+      return respond(HttpStatus.CREATED, levelBody(decision.next));
+    case 'set':
+      return respond(HttpStatus.OK, levelBody(decision.next));
+    case 'reject':
+      switch (decision.reason) {
+        case 'LEVEL_NOT_FOUND':
+          return fromHeader
+            ? problem('PRECONDITION_FAILED', `If-Match names a version, but there is no level ${level}`)
+            : problem('LEVEL_NOT_FOUND', `a version was given, but there is no level ${level}; omit it to create the level`);
+        case 'PRECONDITION_REQUIRED':
+          return problem('PRECONDITION_REQUIRED', `level ${level} exists: send its current version (body \`version\` or If-Match) to change it`);
+        case 'VERSION_CONFLICT':
+          return problem(
+            fromHeader ? 'PRECONDITION_FAILED' : 'VERSION_CONFLICT',
+            `version conflict: expected ${decision.current.version}, got ${command.expectedVersion}`,
+            { currentVersion: decision.current.version },
+          );
+        case 'QUANTITY_LIMIT_EXCEEDED':
+          return problem('QUANTITY_LIMIT_EXCEEDED', `level ${level} is at its highest version`, { currentVersion: decision.current.version });
+      }
+  }
+}
+
+export function levelBody(level: StockLevel): object {
+  return {
+    storeId: level.storeId,
+    productId: level.productId,
+    quantity: level.quantity,
+    version: level.version,
+    lastUpdated: level.lastUpdated.toISOString(),
+  };
+}
+
 /** An item of an atomic batch that would have applied, but was rolled back with the others. */
-export function renderAborted(command: UpdateCommand): StoredResponse {
+export function renderAborted(productId: string): StoredResponse {
   return respond(HttpStatus.CONFLICT, {
-    productId: command.productId,
+    productId,
     applied: false,
     error: 'not applied: another update in the atomic batch failed',
     code: 'BATCH_ABORTED',

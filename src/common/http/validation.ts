@@ -1,4 +1,4 @@
-import { ValidationPipe, type ValidationPipeOptions } from '@nestjs/common';
+import { type ArgumentMetadata, ValidationPipe, type ValidationPipeOptions } from '@nestjs/common';
 import type { ValidationError } from 'class-validator';
 import { ApiError, type FieldIssue } from '../errors/api-error';
 
@@ -26,6 +26,40 @@ export function flattenValidationErrors(errors: readonly ValidationError[], pare
   return issues;
 }
 
+/**
+ * Names an object inherits (`toString`, `valueOf`, `hasOwnProperty`…): class-transformer skips
+ * such keys, so the unknown-field check would never see them. They are refused up front.
+ */
+const INHERITED_NAMES = new Set([...Object.getOwnPropertyNames(Object.prototype), 'prototype']);
+
+export function inheritedNameIssues(value: unknown, path = ''): FieldIssue[] {
+  if (typeof value !== 'object' || value === null) {
+    return [];
+  }
+  const issues: FieldIssue[] = [];
+  for (const key of Object.keys(value)) {
+    const field = childPath(path, key);
+    if (INHERITED_NAMES.has(key)) {
+      issues.push({ field, issue: 'unknown field' });
+    } else {
+      issues.push(...inheritedNameIssues((value as Record<string, unknown>)[key], field));
+    }
+  }
+  return issues;
+}
+
+/** Nest's ValidationPipe, refusing inherited-member names that it would silently drop. */
+export class StrictValidationPipe extends ValidationPipe {
+  override async transform(value: unknown, metadata: ArgumentMetadata): Promise<unknown> {
+    // Only where a DTO is validated (a custom decorator's value is not a request part).
+    const issues = this.toValidate(metadata) ? inheritedNameIssues(value) : [];
+    if (issues.length > 0) {
+      throw ApiError.validation(issues);
+    }
+    return super.transform(value, metadata);
+  }
+}
+
 export const VALIDATION_OPTIONS: ValidationPipeOptions = {
   whitelist: true,
   forbidNonWhitelisted: true,
@@ -36,5 +70,5 @@ export const VALIDATION_OPTIONS: ValidationPipeOptions = {
 };
 
 export function createValidationPipe(): ValidationPipe {
-  return new ValidationPipe(VALIDATION_OPTIONS);
+  return new StrictValidationPipe(VALIDATION_OPTIONS);
 }

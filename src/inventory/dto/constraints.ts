@@ -1,5 +1,5 @@
 import { applyDecorators } from '@nestjs/common';
-import { ValidateBy, type ValidationArguments } from 'class-validator';
+import { ValidateBy, ValidateIf, type ValidationArguments } from 'class-validator';
 import { IDEMPOTENCY_KEY_PATTERN } from '../../idempotency/idempotency-key';
 
 export const IDENTIFIER_PATTERN = /^[A-Za-z0-9._:-]{1,64}$/;
@@ -42,4 +42,34 @@ export function IsIntegerBetween(min: number, max: number, options: { nonZero?: 
       },
     }),
   );
+}
+
+export const REASON_PATTERN = /^[a-z][a-z0-9_]{0,63}$/;
+export const REFERENCE_PATTERN = /^[\x20-\x7e]{1,255}$/;
+
+/** A machine-readable reason such as `sale`, `received` or `cycle_count`. */
+export function IsReason(): PropertyDecorator {
+  return ValidateBy({
+    name: 'isReason',
+    validator: {
+      validate: (value: unknown) => typeof value === 'string' && REASON_PATTERN.test(value),
+      defaultMessage: () => 'must be 1-64 characters of a-z 0-9 _ starting with a letter (e.g. sale, received, cycle_count)',
+    },
+  });
+}
+
+/** What the change is for, such as an order or delivery id: 1-255 printable ASCII characters. */
+export function IsReference(): PropertyDecorator {
+  return ValidateBy({
+    name: 'isReference',
+    validator: {
+      validate: (value: unknown) => typeof value === 'string' && REFERENCE_PATTERN.test(value),
+      defaultMessage: () => 'must be 1-255 printable ASCII characters',
+    },
+  });
+}
+
+/** Optional: may be left out, but when present (null included) it is validated. */
+export function IsOptionalButNotNull(): PropertyDecorator {
+  return ValidateIf((_object: object, value: unknown) => value !== undefined);
 }

@@ -1,15 +1,38 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
-import { ArrayMaxSize, ArrayMinSize, IsArray, IsBoolean, IsOptional, ValidateNested } from 'class-validator';
+import { ArrayMaxSize, ArrayMinSize, IsArray, IsBoolean, ValidateNested } from 'class-validator';
 import { MAX_ABS_DELTA, MAX_VERSION } from '../domain/stock-level';
-import { IDENTIFIER_PATTERN, IsIdempotencyKey, IsIdentifier, IsIntegerBetween } from './constraints';
+import { MAX_QUANTITY } from '../domain/stock-level';
+import {
+  IDENTIFIER_PATTERN,
+  IsIdempotencyKey,
+  IsIdentifier,
+  IsIntegerBetween,
+  IsOptionalButNotNull,
+  IsReason,
+  IsReference,
+  REASON_PATTERN,
+} from './constraints';
 
 export const MAX_BATCH_ITEMS = 100;
 
 const idProperty = { minLength: 1, maxLength: 64, pattern: IDENTIFIER_PATTERN.source };
 const keyProperty = { minLength: 1, maxLength: 255, pattern: '^[\\x20-\\x7E]{1,255}$' };
 
-export class InventoryUpdateCreateDto {
+/** `reason` and `reference`: stored in the ledger with the change (as Shopify's inventory adjustments do). */
+class ChangeNoteDto {
+  @ApiPropertyOptional({ description: 'Why the stock changed, as a lowercase token.', pattern: REASON_PATTERN.source, example: 'sale' })
+  @IsOptionalButNotNull()
+  @IsReason()
+  reason?: string;
+
+  @ApiPropertyOptional({ description: 'What the change is for, such as an order or delivery id.', minLength: 1, maxLength: 255, example: 'order-1001' })
+  @IsOptionalButNotNull()
+  @IsReference()
+  reference?: string;
+}
+
+export class InventoryUpdateCreateDto extends ChangeNoteDto {
   @ApiProperty({ ...idProperty, example: 'store-1' })
   @IsIdentifier()
   storeId!: string;
@@ -27,12 +50,12 @@ export class InventoryUpdateCreateDto {
   version!: number;
 
   @ApiPropertyOptional({ ...keyProperty, description: 'Required here or in the Idempotency-Key header (equal if both are sent).', example: 'test-001' })
-  @IsOptional()
+  @IsOptionalButNotNull()
   @IsIdempotencyKey()
   idempotencyKey?: string;
 }
 
-export class InventoryBatchItemDto {
+export class InventoryBatchItemDto extends ChangeNoteDto {
   @ApiProperty({ ...idProperty, example: 'SKU-003' })
   @IsIdentifier()
   productId!: string;
@@ -56,7 +79,7 @@ export class InventoryBatchUpdateCreateDto {
   storeId!: string;
 
   @ApiPropertyOptional({ description: 'Apply all items or none. Default false: items are independent.', default: false })
-  @IsOptional()
+  @IsOptionalButNotNull()
   @IsBoolean({ message: 'must be true or false' })
   atomic?: boolean;
 
@@ -67,4 +90,21 @@ export class InventoryBatchUpdateCreateDto {
   @ValidateNested({ each: true, message: 'each update must be an object' })
   @Type(() => InventoryBatchItemDto)
   updates!: InventoryBatchItemDto[];
+}
+
+export class StockLevelSetDto extends ChangeNoteDto {
+  @ApiProperty({ description: 'The absolute quantity to set.', minimum: 0, maximum: MAX_QUANTITY, example: 40, type: 'integer' })
+  @IsIntegerBetween(0, MAX_QUANTITY)
+  quantity!: number;
+
+  @ApiPropertyOptional({
+    description: 'The level’s current version, required to change an existing level (or send If-Match). Omit it to create a level.',
+    minimum: 0,
+    maximum: MAX_VERSION,
+    example: 12,
+    type: 'integer',
+  })
+  @IsOptionalButNotNull()
+  @IsIntegerBetween(0, MAX_VERSION)
+  version?: number;
 }

@@ -85,6 +85,8 @@ export interface InventoryWriteTransaction {
   findIdempotencyRecords(keys: readonly KeyRef[]): Promise<Map<string, IdempotencyRecord>>;
   /** Reads and locks the levels until the transaction ends; absent levels are missing from the map. */
   lockLevels(levels: readonly LevelRef[]): Promise<Map<string, StockLevel>>;
+  /** Creates levels; throws if one exists already (created meanwhile by another instance). */
+  insertLevels(levels: readonly StockLevel[]): Promise<void>;
   /** Writes each level only if it is still at `expectedVersion`; throws otherwise. */
   saveLevels(changes: readonly LevelChange[]): Promise<void>;
   completeIdempotencyRecords(completions: readonly IdempotencyCompletion[]): Promise<void>;

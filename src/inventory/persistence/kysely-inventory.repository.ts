@@ -135,6 +135,7 @@ class KyselyWriteTransaction implements InventoryWriteTransaction {
             fingerprint: claim.fingerprint,
             status_code: 0,
             response_body: null,
+            content_type: null,
             created_at: createdAt,
             expires_at: expiresAt.toISOString(),
           })),
@@ -146,6 +147,7 @@ class KyselyWriteTransaction implements InventoryWriteTransaction {
               fingerprint: eb.ref('excluded.fingerprint'),
               status_code: 0,
               response_body: null,
+              content_type: null,
               created_at: eb.ref('excluded.created_at'),
               expires_at: eb.ref('excluded.expires_at'),
             }))
@@ -167,7 +169,7 @@ class KyselyWriteTransaction implements InventoryWriteTransaction {
       for (const chunk of chunks(refs)) {
         const rows = await this.trx
           .selectFrom('idempotency_records')
-          .select(['idempotency_key', 'fingerprint', 'status_code', 'response_body', 'expires_at'])
+          .select(['idempotency_key', 'fingerprint', 'status_code', 'response_body', 'content_type', 'expires_at'])
           .where('client_id', '=', clientId)
           .where(
             'idempotency_key',
@@ -179,7 +181,7 @@ class KyselyWriteTransaction implements InventoryWriteTransaction {
           if (row.response_body !== null) {
             records.set(keyId({ clientId, key: row.idempotency_key }), {
               fingerprint: row.fingerprint,
-              response: { status: row.status_code, body: row.response_body },
+              response: { status: row.status_code, body: row.response_body, ...(row.content_type === null ? {} : { contentType: row.content_type }) },
               expiresAt: new Date(row.expires_at),
             });
           }
@@ -216,6 +218,23 @@ class KyselyWriteTransaction implements InventoryWriteTransaction {
     return locked;
   }
 
+  async insertLevels(levels: readonly StockLevel[]): Promise<void> {
+    for (const chunk of chunks(levels)) {
+      await this.trx
+        .insertInto('stock_levels')
+        .values(
+          chunk.map((level) => ({
+            store_id: level.storeId,
+            product_id: level.productId,
+            quantity: level.quantity,
+            version: level.version,
+            last_updated: level.lastUpdated.toISOString(),
+          })),
+        )
+        .execute();
+    }
+  }
+
   async saveLevels(changes: readonly LevelChange[]): Promise<void> {
     for (const chunk of chunks(changes)) {
       const values = sql.join(
@@ -243,13 +262,13 @@ class KyselyWriteTransaction implements InventoryWriteTransaction {
       const values = sql.join(
         chunk.map(
           (completion) =>
-            sql`(cast(${completion.clientId} as text), cast(${completion.key} as text), cast(${completion.fingerprint} as text), cast(${completion.response.status} as integer), cast(${completion.response.body} as text))`,
+            sql`(cast(${completion.clientId} as text), cast(${completion.key} as text), cast(${completion.fingerprint} as text), cast(${completion.response.status} as integer), cast(${completion.response.body} as text), cast(${completion.response.contentType ?? null} as text))`,
         ),
       );
       await sql`
-        with answers (client_id, idempotency_key, fingerprint, status_code, response_body) as (values ${values})
+        with answers (client_id, idempotency_key, fingerprint, status_code, response_body, content_type) as (values ${values})
         update idempotency_records
-        set fingerprint = answers.fingerprint, status_code = answers.status_code, response_body = answers.response_body
+        set fingerprint = answers.fingerprint, status_code = answers.status_code, response_body = answers.response_body, content_type = answers.content_type
         from answers
         where idempotency_records.client_id = answers.client_id
           and idempotency_records.idempotency_key = answers.idempotency_key`.execute(this.trx);
