@@ -14,6 +14,8 @@ import { type AppConfig } from './config/app-config';
 import { ConfigModule } from './config/config.module';
 import { DatabaseModule } from './database/database.module';
 import { HealthModule } from './health/health.module';
+import { HttpMetricsMiddleware } from './metrics/http-metrics.middleware';
+import { MetricsModule } from './metrics/metrics.module';
 import { InventoryModule } from './inventory/inventory.module';
 
 /** Security headers; the CSP leaves Swagger UI (at /docs) working and nothing else. */
@@ -42,6 +44,7 @@ export class AppModule implements NestModule {
       imports: [
         ConfigModule.forRoot(config),
         LoggerModule.forRoot(loggerParams(config)),
+        MetricsModule,
         CommonModule,
         AuthModule,
         DatabaseModule,
@@ -57,6 +60,8 @@ export class AppModule implements NestModule {
   }
 
   configure(consumer: MiddlewareConsumer): void {
-    consumer.apply(helmet(HELMET_OPTIONS), DrainingMiddleware, JsonBodyMiddleware).forRoutes({ path: '*path', method: RequestMethod.ALL });
+    consumer
+      .apply(HttpMetricsMiddleware, helmet(HELMET_OPTIONS), DrainingMiddleware, JsonBodyMiddleware)
+      .forRoutes({ path: '*path', method: RequestMethod.ALL });
   }
 }

@@ -6,6 +6,7 @@ import { SystemClock } from '../common/clock';
 import { ApiError } from '../common/errors/api-error';
 import { fingerprintUpdate } from './fingerprint';
 import { IdempotencyCache } from './idempotency-cache';
+import { Metrics } from '../metrics/metrics';
 import { IdempotencyInterceptor } from './idempotency.interceptor';
 
 const client = new Client('client-a', '*', false);
@@ -15,7 +16,7 @@ const stored = { status: 200, body: '{"productId":"SKU-001","applied":true}' };
 function setup() {
   const cache = new IdempotencyCache({ idempotencyCacheSize: 100 } as AppConfig, new SystemClock());
   cache.remember('client-a', 'k1', { fingerprint: fingerprintUpdate(update), response: stored, expiresAt: Date.now() + 60_000 });
-  const interceptor = new IdempotencyInterceptor(cache);
+  const interceptor = new IdempotencyInterceptor(cache, new Metrics());
   const response = { status: jest.fn().mockReturnThis(), type: jest.fn().mockReturnThis(), setHeader: jest.fn().mockReturnThis() };
   const next: CallHandler = { handle: jest.fn(() => of('handled')) };
   const run = async (body: unknown, headers: Record<string, string> = {}, who: Client | undefined = client) => {

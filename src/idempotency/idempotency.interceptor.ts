@@ -2,6 +2,7 @@ import { type CallHandler, type ExecutionContext, Injectable, type NestIntercept
 import type { Request, Response } from 'express';
 import { type Observable, of } from 'rxjs';
 import { fingerprintUpdate, type UpdatePayload } from './fingerprint';
+import { Metrics } from '../metrics/metrics';
 import { IdempotencyCache } from './idempotency-cache';
 import { IDEMPOTENT_REPLAYED_HEADER, keyReusedError, tryResolveIdempotencyKey } from './idempotency-key';
 
@@ -15,7 +16,10 @@ const SINGLE_UPDATE_FIELDS = new Set(['storeId', 'productId', 'delta', 'version'
  */
 @Injectable()
 export class IdempotencyInterceptor implements NestInterceptor {
-  constructor(private readonly cache: IdempotencyCache) {}
+  constructor(
+    private readonly cache: IdempotencyCache,
+    private readonly metrics: Metrics,
+  ) {}
 
   intercept(context: ExecutionContext, next: CallHandler): Observable<unknown> {
     const http = context.switchToHttp();
@@ -36,6 +40,7 @@ export class IdempotencyInterceptor implements NestInterceptor {
     if (fingerprintUpdate(fields as Record<keyof UpdatePayload, unknown>) !== cached.fingerprint) {
       throw keyReusedError();
     }
+    this.metrics.updates.inc({ outcome: 'replayed' });
     const response = http.getResponse<Response>();
     response
       .status(cached.response.status)

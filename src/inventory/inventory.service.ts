@@ -3,6 +3,7 @@ import { InjectPinoLogger, PinoLogger } from 'nestjs-pino';
 import type { LedgerChange } from '../changes/ledger-change';
 import { ChangesRepository } from '../changes/persistence/changes.repository';
 import { AppConfig } from '../config/app-config';
+import { Metrics, type UpdateOutcome } from '../metrics/metrics';
 import { decodeCursor, encodeCursor } from '../common/http/cursor';
 import type { Client } from '../common/auth/client';
 import { assertStoreAccess } from '../common/auth/current-client.decorator';
@@ -50,6 +51,7 @@ export class InventoryService implements BeforeApplicationShutdown {
     private readonly repository: InventoryRepository,
     private readonly changes: ChangesRepository,
     private readonly cache: IdempotencyCache,
+    private readonly metrics: Metrics,
     processor: UpdateProcessor,
     config: AppConfig,
     @InjectPinoLogger(InventoryService.name) private readonly logger: PinoLogger,
@@ -63,7 +65,9 @@ export class InventoryService implements BeforeApplicationShutdown {
         maxGroupWeight: MAX_UPDATES_PER_TRANSACTION,
       },
       (job) => job.items.length,
+      (waitsMs) => waitsMs.forEach((waitMs) => metrics.queueWait.observe(waitMs / 1000)),
     );
+    metrics.observeQueueDepth(() => this.queue.depth);
   }
 
   /** Updates waiting in this instance's queue, and how many it holds. */
@@ -159,6 +163,7 @@ export class InventoryService implements BeforeApplicationShutdown {
     const { storeId, productId, expectedVersion, idempotencyKey, reason, reference } = command;
     const change = type === 'adjust' ? { delta: command.delta } : { quantity: command.quantity };
     const context = { type, storeId, productId, ...change, version: expectedVersion, idempotencyKey, reason, reference };
+    this.metrics.updates.inc({ outcome: outcomeOf(result) });
     if (result.kind === 'key-reused') {
       this.logger.warn(context, 'idempotency key reused with a different payload');
     } else if (result.kind === 'replayed') {
@@ -189,6 +194,30 @@ export class InventoryService implements BeforeApplicationShutdown {
       });
     });
     return settled;
+  }
+}
+
+const OUTCOME_BY_CODE: Record<string, UpdateOutcome> = {
+  VERSION_CONFLICT: 'version_conflict',
+  INSUFFICIENT_STOCK: 'insufficient_stock',
+  LEVEL_NOT_FOUND: 'not_found',
+  QUANTITY_LIMIT_EXCEEDED: 'quantity_limit',
+  PRECONDITION_FAILED: 'precondition',
+  PRECONDITION_REQUIRED: 'precondition',
+  BATCH_ABORTED: 'aborted',
+};
+
+function outcomeOf(result: ItemResult): UpdateOutcome {
+  switch (result.kind) {
+    case 'key-reused':
+      return 'key_reused';
+    case 'replayed':
+      return 'replayed';
+    case 'executed':
+      if (result.applied) {
+        return 'applied';
+      }
+      return OUTCOME_BY_CODE[(JSON.parse(result.response.body) as { code?: string }).code ?? ''] ?? 'version_conflict';
   }
 }
 

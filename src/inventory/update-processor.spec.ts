@@ -6,6 +6,7 @@ import { type DatabaseConnection, openDatabase } from '../database/database-conn
 import { seedDemoData } from '../database/demo-data';
 import { migrateToLatest } from '../database/migrate';
 import { fingerprintUpdate } from '../idempotency/fingerprint';
+import { Metrics } from '../metrics/metrics';
 import type { UpdateCommand } from './domain/update-command';
 import { InventoryRepository, type InventoryWriteTransaction } from './persistence/inventory.repository';
 import { KyselyInventoryRepository } from './persistence/kysely-inventory.repository';
@@ -75,7 +76,7 @@ describe.each(AVAILABLE_DIALECTS)('UpdateProcessor (on %s)', (dialect) => {
     await seedDemoData(connection.db, clock.now());
     published = [];
     const notifier = { published: (seq: number) => published.push(seq) } as unknown as ChangeNotifier;
-    processor = new UpdateProcessor(new ExplodingRepository(new KyselyInventoryRepository(connection)), clock, notifier, config);
+    processor = new UpdateProcessor(new ExplodingRepository(new KyselyInventoryRepository(connection)), clock, notifier, new Metrics(), config);
   });
 
   afterEach(async () => {

@@ -3,6 +3,7 @@ import { AppConfig } from '../config/app-config';
 import { ChangeNotifier } from '../changes/change-notifier';
 import { Clock } from '../common/clock';
 import { DatabaseUnavailableError } from '../database/database-errors';
+import { Metrics } from '../metrics/metrics';
 import { claimsOf, GroupPlan, levelsToLock } from './group-plan';
 import { type InventoryWriteTransaction, InventoryRepository, keyId } from './persistence/inventory.repository';
 import type { JobResult, UpdateJob } from './update-job';
@@ -22,6 +23,7 @@ export class UpdateProcessor {
     private readonly repository: InventoryRepository,
     private readonly clock: Clock,
     private readonly notifier: ChangeNotifier,
+    private readonly metrics: Metrics,
     config: AppConfig,
   ) {
     this.ttlMs = config.idempotencyTtlSeconds * 1000;
@@ -29,7 +31,10 @@ export class UpdateProcessor {
 
   async processGroup(jobs: readonly UpdateJob[]): Promise<Array<Settled<JobResult>>> {
     try {
+      const stop = this.metrics.transactionDuration.startTimer();
       const { results, lastSeq } = await this.repository.write((transaction) => this.runGroup(transaction, jobs));
+      stop();
+      this.metrics.groupSize.observe(jobs.reduce((sum, job) => sum + job.items.length, 0));
       if (lastSeq !== undefined) {
         this.notifier.published(lastSeq);
       }

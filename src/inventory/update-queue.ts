@@ -33,6 +33,7 @@ export interface QueueLimits {
 
 interface Pending<T, R> {
   readonly job: T;
+  readonly enqueuedAt: number;
   readonly resolve: (value: R) => void;
   readonly reject: (error: unknown) => void;
 }
@@ -61,6 +62,8 @@ export class GroupCommitQueue<T, R> {
     private readonly process: (jobs: readonly T[]) => Promise<ReadonlyArray<Settled<R>>>,
     private readonly limits: QueueLimits,
     private readonly weigh: (job: T) => number = () => 1,
+    /** Told how long each job of a group waited, in ms, as the group starts. */
+    private readonly onGroupStart: (waitsMs: readonly number[]) => void = () => undefined,
   ) {
     this.subscription = this.arrivals.pipe(concatMap(() => this.drainWaiting())).subscribe();
   }
@@ -132,7 +135,7 @@ export class GroupCommitQueue<T, R> {
 
   private enqueue(job: T): Promise<R> {
     const outcome = new Promise<R>((resolve, reject) => {
-      this.waiting.push({ job, resolve, reject });
+      this.waiting.push({ job, enqueuedAt: performance.now(), resolve, reject });
     });
     this.inFlight += 1;
     this.arrivals.next();
@@ -153,6 +156,8 @@ export class GroupCommitQueue<T, R> {
     if (group.length === 0) {
       return;
     }
+    const startedAt = performance.now();
+    this.onGroupStart(group.map((pending) => startedAt - pending.enqueuedAt));
     this.admitWaiters();
     let settled: ReadonlyArray<Settled<R>>;
     try {

@@ -1,6 +1,7 @@
 import { type ArgumentsHost, Catch, type ExceptionFilter, HttpException, HttpStatus } from '@nestjs/common';
 import type { Request, Response } from 'express';
 import { InjectPinoLogger, PinoLogger } from 'nestjs-pino';
+import { Metrics } from '../../metrics/metrics';
 import { requestIdOf } from '../http/request-id';
 import { ApiError, type ErrorCode } from './api-error';
 import { PROBLEM_CONTENT_TYPE, type ProblemDetails, problemOf } from './problem-details';
@@ -37,7 +38,10 @@ const CODE_BY_HTTP_STATUS: Partial<Record<number, ErrorCode>> = {
  */
 @Catch()
 export class ProblemDetailsFilter implements ExceptionFilter {
-  constructor(@InjectPinoLogger(ProblemDetailsFilter.name) private readonly logger: PinoLogger) {}
+  constructor(
+    @InjectPinoLogger(ProblemDetailsFilter.name) private readonly logger: PinoLogger,
+    private readonly metrics: Metrics,
+  ) {}
 
   catch(exception: unknown, host: ArgumentsHost): void {
     const http = host.switchToHttp();
@@ -47,6 +51,7 @@ export class ProblemDetailsFilter implements ExceptionFilter {
     const { problem, headers } = this.toProblem(exception);
     problem.requestId = requestId;
     problem.instance = request.originalUrl;
+    this.metrics.rejected.inc({ code: problem.code, status: String(problem.status) });
 
     if (problem.status === 500) {
       this.logger.error({ err: exception, code: problem.code }, problem.detail);

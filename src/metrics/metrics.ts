@@ -1,0 +1,86 @@
+import { Injectable } from '@nestjs/common';
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+
+const LATENCY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+
+/** Update outcomes counted by `inventory_updates_total`. */
+export type UpdateOutcome =
+  | 'applied'
+  | 'version_conflict'
+  | 'insufficient_stock'
+  | 'not_found'
+  | 'quantity_limit'
+  | 'precondition'
+  | 'replayed'
+  | 'key_reused'
+  | 'aborted';
+
+/**
+ * Every Prometheus metric of the service, in a registry of its own (so several applications in
+ * one process, as in the test suites, never share counters).
+ */
+@Injectable()
+export class Metrics {
+  readonly registry = new Registry();
+
+  readonly httpDuration = new Histogram({
+    name: 'http_request_duration_seconds',
+    help: 'HTTP request latency by route and status',
+    labelNames: ['method', 'route', 'status_code'] as const,
+    buckets: LATENCY_BUCKETS,
+    registers: [this.registry],
+  });
+
+  readonly updates = new Counter({
+    name: 'inventory_updates_total',
+    help: 'Updates by outcome (applied, version_conflict, insufficient_stock, not_found, replayed, key_reused, aborted, …)',
+    labelNames: ['outcome'] as const,
+    registers: [this.registry],
+  });
+
+  readonly rejected = new Counter({
+    name: 'inventory_requests_rejected_total',
+    help: 'Requests answered with a problem (4xx/5xx), by code',
+    labelNames: ['code', 'status'] as const,
+    registers: [this.registry],
+  });
+
+  readonly queueWait = new Histogram({
+    name: 'inventory_queue_wait_seconds',
+    help: 'Time an update waited in the queue before its transaction started',
+    buckets: LATENCY_BUCKETS,
+    registers: [this.registry],
+  });
+
+  readonly transactionDuration = new Histogram({
+    name: 'inventory_db_transaction_seconds',
+    help: 'Duration of a group transaction, commit included',
+    buckets: LATENCY_BUCKETS,
+    registers: [this.registry],
+  });
+
+  readonly groupSize = new Histogram({
+    name: 'inventory_group_commit_updates',
+    help: 'Updates committed together in one transaction (group commit)',
+    buckets: [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000],
+    registers: [this.registry],
+  });
+
+  readonly queueDepth: Gauge = new Gauge({
+    name: 'inventory_queue_depth',
+    help: 'Updates waiting in this instance’s queue',
+    registers: [this.registry],
+    collect: (): void => this.queueDepth.set(this.queueDepthProbe()),
+  });
+
+  private queueDepthProbe: () => number = () => 0;
+
+  constructor() {
+    collectDefaultMetrics({ register: this.registry });
+  }
+
+  /** The update queue reports its depth when scraped. */
+  observeQueueDepth(probe: () => number): void {
+    this.queueDepthProbe = probe;
+  }
+}
