@@ -96,7 +96,16 @@ describe('change feed: GET /v1/changes', () => {
     expect(nothing.body.changes).toEqual([]);
   });
 
+  it('filters to one store on request, refusing a store the key may not see', async () => {
+    const onlyStore2 = await feed('?storeId=store-2').expect(200);
+    expect(onlyStore2.body.changes.length).toBeGreaterThan(0);
+    expect(onlyStore2.body.changes.every((change: { storeId: string }) => change.storeId === 'store-2')).toBe(true);
+    await feed('?storeId=store-1', 'pos2').expect(403);
+    await app.http().get('/v1/changes/stream?storeId=store-1').set('X-API-Key', 'pos2').expect(403);
+  });
+
   it.each([
+    ['storeId=a%20b', 'storeId'],
     ['after=-1', 'after'],
     ['after=abc', 'after'],
     ['after=1e3', 'after'],

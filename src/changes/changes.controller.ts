@@ -28,7 +28,7 @@ export class ChangesController {
   async list(@Query() query: ChangesQueryDto, @CurrentClient() client: Client, @Req() request: Request): Promise<ChangesResponseDto> {
     const left = new AbortController();
     request.on('close', () => left.abort());
-    const page = await this.changes.changesAfter(client, query.after ?? 0, query.limit ?? DEFAULT_FEED_PAGE, (query.waitSeconds ?? 0) * 1000, left.signal);
+    const page = await this.changes.changesAfter(client, query.storeId, query.after ?? 0, query.limit ?? DEFAULT_FEED_PAGE, (query.waitSeconds ?? 0) * 1000, left.signal);
     return { changes: page.changes.map((change) => ChangeResponseDto.of(change)), lastSeq: page.lastSeq };
   }
 
@@ -48,7 +48,7 @@ export class ChangesController {
     @CurrentClient() client: Client,
     @Res() response: Response,
   ): Promise<void> {
-    await this.changes.stream(client, resumeFrom(lastEventId, query.after), response);
+    await this.changes.stream(client, query.storeId, resumeFrom(lastEventId, query.after), response);
   }
 }
 

@@ -69,7 +69,7 @@ describe('ChangesService.stream back-pressure', () => {
     const notifier = { shutdownSignal: new AbortController().signal, waitBeyond: () => Promise.resolve(true) } as unknown as ChangeNotifier;
     const service = new ChangesService(ledger, notifier, { streamHeartbeatMs: 1000 } as AppConfig, { warn: () => undefined } as unknown as PinoLogger);
     const response = new SlowResponse();
-    const streaming = service.stream(new Client('c', '*', false), 0, response as unknown as Response);
+    const streaming = service.stream(new Client('c', '*', false), undefined, 0, response as unknown as Response);
 
     const settle = async () => {
       for (let wait = 0; wait < 20; wait += 1) {

@@ -4,6 +4,8 @@ import type { Response } from 'express';
 import { InjectPinoLogger, PinoLogger } from 'nestjs-pino';
 import { AppConfig } from '../config/app-config';
 import type { Client } from '../common/auth/client';
+import { assertStoreAccess } from '../common/auth/current-client.decorator';
+import type { StoreScope } from '../config/app-config';
 import { ChangeNotifier } from './change-notifier';
 import { ChangeResponseDto } from './dto/change.dto';
 import type { LedgerChange } from './ledger-change';
@@ -31,10 +33,11 @@ export class ChangesService {
    * Changes after `after` that the client may see, oldest first. When there are none yet,
    * waits up to `waitMs` for one to commit (on any instance).
    */
-  async changesAfter(client: Client, after: number, limit: number, waitMs: number, signal?: AbortSignal): Promise<FeedPage> {
+  async changesAfter(client: Client, storeId: string | undefined, after: number, limit: number, waitMs: number, signal?: AbortSignal): Promise<FeedPage> {
+    const scope = scopeOf(client, storeId);
     const deadline = Date.now() + waitMs;
     for (;;) {
-      const page = await this.repository.changesAfter(after, client.stores, limit);
+      const page = await this.repository.changesAfter(after, scope, limit);
       const scannedTo = Math.max(after, page.head);
       if (page.changes.length > 0) {
         // A full page may stop short of the head; otherwise everything up to the head was scanned.
@@ -53,7 +56,8 @@ export class ChangesService {
    * shuts down. Reads a page only once the previous one is flushed, so a slow reader holds at
    * most one page in memory.
    */
-  async stream(client: Client, after: number, response: Response): Promise<void> {
+  async stream(client: Client, storeId: string | undefined, after: number, response: Response): Promise<void> {
+    const scope = scopeOf(client, storeId);
     const left = new AbortController();
     response.on('close', () => left.abort());
     const stop = AbortSignal.any([left.signal, this.notifier.shutdownSignal]);
@@ -67,7 +71,7 @@ export class ChangesService {
     try {
       await this.write(response, 'retry: 2000\n\n', stop);
       while (!stop.aborted) {
-        const page = await this.repository.changesAfter(scannedTo, client.stores, STREAM_PAGE);
+        const page = await this.repository.changesAfter(scannedTo, scope, STREAM_PAGE);
         for (const change of page.changes) {
           await this.write(response, `id: ${change.seq}\nevent: change\ndata: ${JSON.stringify(ChangeResponseDto.of(change))}\n\n`, stop);
         }
@@ -100,4 +104,13 @@ export class ChangesService {
       await once(response, 'drain', { signal: stop }).catch(() => undefined);
     }
   }
+}
+
+/** The stores a feed covers: one store (if the key may see it) or all the key may see. */
+function scopeOf(client: Client, storeId: string | undefined): StoreScope {
+  if (storeId === undefined) {
+    return client.stores;
+  }
+  assertStoreAccess(client, storeId);
+  return [storeId];
 }

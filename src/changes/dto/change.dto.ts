@@ -1,5 +1,6 @@
 import { ApiProperty } from '@nestjs/swagger';
 import { IsOptional, IsString } from 'class-validator';
+import { IsIdentifier } from '../../inventory/dto/constraints';
 import { QueryInteger } from '../../common/http/query-integer.decorator';
 import type { LedgerChange } from '../ledger-change';
 
@@ -63,6 +64,11 @@ export class ChangeResponseDto {
 }
 
 export class ChangesQueryDto {
+  @ApiProperty({ required: false, description: 'Only this store’s changes (default: every store the key may see).', example: 'store-1' })
+  @IsOptional()
+  @IsIdentifier()
+  storeId?: string;
+
   @ApiProperty({ required: false, description: 'Return changes with a seq greater than this (default 0: from the start).', example: 0 })
   @QueryInteger(0, Number.MAX_SAFE_INTEGER)
   after?: number;
@@ -77,6 +83,11 @@ export class ChangesQueryDto {
 }
 
 export class ChangeStreamQueryDto {
+  @ApiProperty({ required: false, description: 'Only this store’s changes (default: every store the key may see).', example: 'store-1' })
+  @IsOptional()
+  @IsIdentifier()
+  storeId?: string;
+
   @ApiProperty({ required: false, description: 'Start after this seq (the Last-Event-ID header, when sent, wins).', example: 0 })
   @QueryInteger(0, Number.MAX_SAFE_INTEGER)
   after?: number;

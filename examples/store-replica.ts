@@ -1,0 +1,199 @@
+/**
+ * store-replica: keeps a local copy of one store's stock in sync with the inventory service.
+ *
+ *   INVENTORY_URL=http://localhost:8081 API_KEY=demo STORE_ID=store-1 STATE_FILE=./store-1.json \
+ *     npx ts-node examples/store-replica.ts
+ *
+ * How it stays correct:
+ * 1. Snapshot: it pages through GET /v1/stores/:storeId/inventory, remembering the `lastSeq` of
+ *    the first page: every change up to that seq is already reflected in the pages.
+ * 2. Feed: it long-polls GET /v1/changes?storeId=…&after=<lastSeq>&waitSeconds=25 and applies
+ *    each change in seq order. A change whose version the copy already has (a page read after
+ *    that change) is skipped, so snapshot and feed never double-count.
+ * 3. Resume: after every batch of changes it saves {lastSeq, levels} to STATE_FILE (write to a
+ *    temporary file, then rename, so a crash never leaves half a file). On restart it continues
+ *    from the saved lastSeq instead of taking a new snapshot.
+ * Errors (network, 5xx, 429) are retried with a growing delay; 401/403 stop it.
+ */
+import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+
+export interface ReplicaLevel {
+  quantity: number;
+  version: number;
+  lastUpdated: string;
+}
+
+interface Change {
+  seq: number;
+  storeId: string;
+  productId: string;
+  quantity: number;
+  version: number;
+  createdAt: string;
+}
+
+interface SavedState {
+  storeId: string;
+  lastSeq: number;
+  levels: Record<string, ReplicaLevel>;
+}
+
+export interface ReplicaOptions {
+  readonly baseUrl: string;
+  readonly apiKey: string;
+  readonly storeId: string;
+  /** Where to keep {lastSeq, levels} between runs; nothing is saved when undefined. */
+  readonly stateFile?: string;
+  /** Long-poll wait per feed request, in seconds (0-30). */
+  readonly waitSeconds?: number;
+  readonly log?: (message: string) => void;
+}
+
+export class StoreReplica {
+  readonly levels = new Map<string, ReplicaLevel>();
+  lastSeq = 0;
+  /** How many snapshots were taken (0 when resumed from the state file). */
+  snapshots = 0;
+  private readonly stopping = new AbortController();
+  private running: Promise<void> | undefined;
+
+  constructor(private readonly options: ReplicaOptions) {}
+
+  /** Loads the saved state or takes a snapshot, then follows the feed until stop(). */
+  start(): Promise<void> {
+    this.running ??= this.run();
+    return this.running;
+  }
+
+  async stop(): Promise<void> {
+    this.stopping.abort();
+    await this.running?.catch(() => undefined);
+  }
+
+  private async run(): Promise<void> {
+    if (!this.load()) {
+      await this.retrying(() => this.snapshot());
+    }
+    while (!this.stopping.signal.aborted) {
+      await this.retrying(() => this.follow());
+    }
+  }
+
+  private load(): boolean {
+    const file = this.options.stateFile;
+    if (file === undefined || !existsSync(file)) {
+      return false;
+    }
+    const state = JSON.parse(readFileSync(file, 'utf8')) as SavedState;
+    if (state.storeId !== this.options.storeId) {
+      throw new Error(`${file} holds store ${state.storeId}, not ${this.options.storeId}`);
+    }
+    this.lastSeq = state.lastSeq;
+    Object.entries(state.levels).forEach(([productId, level]) => this.levels.set(productId, level));
+    this.options.log?.(`resumed from ${file} at seq ${this.lastSeq}`);
+    return true;
+  }
+
+  private save(): void {
+    const file = this.options.stateFile;
+    if (file === undefined) {
+      return;
+    }
+    const state: SavedState = { storeId: this.options.storeId, lastSeq: this.lastSeq, levels: Object.fromEntries(this.levels) };
+    writeFileSync(`${file}.tmp`, JSON.stringify(state));
+    renameSync(`${file}.tmp`, file);
+  }
+
+  private async snapshot(): Promise<void> {
+    this.levels.clear();
+    let cursor: string | null = null;
+    let firstPageSeq: number | undefined;
+    do {
+      const query: string = cursor === null ? 'limit=500' : `limit=500&cursor=${encodeURIComponent(cursor)}`;
+      const page = await this.get<{ items: Array<{ productId: string } & ReplicaLevel>; nextCursor: string | null; lastSeq: number }>(
+        `/v1/stores/${encodeURIComponent(this.options.storeId)}/inventory?${query}`,
+      );
+      firstPageSeq ??= page.lastSeq;
+      for (const { productId, quantity, version, lastUpdated } of page.items) {
+        this.levels.set(productId, { quantity, version, lastUpdated });
+      }
+      cursor = page.nextCursor;
+    } while (cursor !== null);
+    this.lastSeq = firstPageSeq;
+    this.snapshots += 1;
+    this.save();
+    this.options.log?.(`snapshot of ${this.levels.size} levels at seq ${this.lastSeq}`);
+  }
+
+  private async follow(): Promise<void> {
+    const wait = this.options.waitSeconds ?? 25;
+    const page = await this.get<{ changes: Change[]; lastSeq: number }>(
+      `/v1/changes?storeId=${encodeURIComponent(this.options.storeId)}&after=${this.lastSeq}&limit=1000&waitSeconds=${wait}`,
+    );
+    for (const change of page.changes) {
+      this.apply(change);
+    }
+    if (page.lastSeq !== this.lastSeq) {
+      this.lastSeq = page.lastSeq;
+      this.save();
+    }
+  }
+
+  /** Applies a change unless the copy already reflects it (it has that version or a later one). */
+  apply(change: Change): void {
+    const current = this.levels.get(change.productId);
+    if (current === undefined || change.version > current.version) {
+      this.levels.set(change.productId, { quantity: change.quantity, version: change.version, lastUpdated: change.createdAt });
+    }
+  }
+
+  private async get<T>(path: string): Promise<T> {
+    const response = await fetch(`${this.options.baseUrl}${path}`, { headers: { 'X-API-Key': this.options.apiKey }, signal: this.stopping.signal });
+    if (response.status === 401 || response.status === 403) {
+      throw new FatalError(`${response.status} for ${path}: check API_KEY and STORE_ID`);
+    }
+    if (!response.ok) {
+      throw new Error(`${response.status} for ${path}`);
+    }
+    return (await response.json()) as T;
+  }
+
+  /** Runs `step`, retrying transient failures with a delay growing from 0.5 s to 30 s. */
+  private async retrying(step: () => Promise<void>): Promise<void> {
+    for (let attempt = 0; !this.stopping.signal.aborted; attempt += 1) {
+      try {
+        await step();
+        return;
+      } catch (error) {
+        if (error instanceof FatalError || this.stopping.signal.aborted) {
+          if (error instanceof FatalError) {
+            throw error;
+          }
+          return;
+        }
+        const delay = Math.min(30_000, 500 * 2 ** attempt);
+        this.options.log?.(`${error instanceof Error ? error.message : String(error)}; retrying in ${delay} ms`);
+        await new Promise((resolve) => setTimeout(resolve, delay));
+      }
+    }
+  }
+}
+
+class FatalError extends Error {}
+
+if (require.main === module) {
+  const replica = new StoreReplica({
+    baseUrl: process.env.INVENTORY_URL ?? 'http://localhost:8081',
+    apiKey: process.env.API_KEY ?? 'demo',
+    storeId: process.env.STORE_ID ?? 'store-1',
+    stateFile: process.env.STATE_FILE ?? `./${process.env.STORE_ID ?? 'store-1'}.replica.json`,
+    log: (message) => console.error(`[store-replica] ${message}`),
+  });
+  const stop = () => void replica.stop();
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+  replica.start().catch((error: unknown) => {
+    console.error(`[store-replica] stopped: ${error instanceof Error ? error.message : String(error)}`);
+    process.exit(1);
+  });
+}

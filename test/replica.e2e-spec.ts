@@ -1,0 +1,97 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { StoreReplica } from '../examples/store-replica';
+import { postUpdate } from './helpers/inventory-client';
+import { readModifyWriteClient } from './helpers/load';
+import { startApp, type TestApp } from './helpers/test-app';
+
+const HOT = ['SKU-001', 'SKU-002', 'SKU-003', 'SKU-004', 'SKU-005'];
+
+/** The central state of a store, as the list endpoint gives it. */
+async function centralLevels(app: TestApp, storeId: string): Promise<Map<string, { quantity: number; version: number }>> {
+  const response = await app.http().get(`/v1/stores/${storeId}/inventory?limit=500`).set('X-API-Key', 'demo').expect(200);
+  const items = response.body.items as Array<{ productId: string; quantity: number; version: number }>;
+  return new Map(items.map(({ productId, quantity, version }) => [productId, { quantity, version }]));
+}
+
+function copyOf(replica: StoreReplica): Map<string, { quantity: number; version: number }> {
+  return new Map([...replica.levels].map(([productId, { quantity, version }]) => [productId, { quantity, version }]));
+}
+
+/** Polls until the replica equals the central state; returns how long that took after the call. */
+async function convergence(app: TestApp, replica: StoreReplica, storeId: string, timeoutMs: number): Promise<number> {
+  const central = await centralLevels(app, storeId);
+  const started = Date.now();
+  while (Date.now() - started < timeoutMs) {
+    if (JSON.stringify([...copyOf(replica)].sort()) === JSON.stringify([...central].sort())) {
+      return Date.now() - started;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+  expect(copyOf(replica)).toEqual(central);
+  return timeoutMs;
+}
+
+describe('examples/store-replica.ts', () => {
+  let app: TestApp;
+  let dir: string;
+
+  beforeAll(async () => {
+    app = await startApp();
+    dir = mkdtempSync(join(tmpdir(), 'replica-'));
+    await app.connection.db
+      .insertInto('stock_levels')
+      .values({ store_id: 'store-2', product_id: 'SKU-001', quantity: 100, version: 0, last_updated: new Date().toISOString() })
+      .execute();
+  });
+
+  afterAll(async () => {
+    await app.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('follows concurrent updates and equals the central state within 1 s after they stop, also after a restart', async () => {
+    const stateFile = join(dir, 'store-1.json');
+    const options = { baseUrl: app.url, apiKey: 'demo', storeId: 'store-1', stateFile, waitSeconds: 5 };
+    const replica = new StoreReplica(options);
+    void replica.start();
+
+    // Concurrent writers on the replica's store, plus noise in another store it must ignore.
+    const load = (seed: number) =>
+      Promise.all([
+        ...Array.from({ length: 8 }, (_, index) =>
+          readModifyWriteClient({ baseUrls: [app.url], apiKey: 'demo', storeId: 'store-1', productIds: HOT, updates: 15, clientId: `r${seed}-${index}`, seed: seed * 100 + index }),
+        ),
+        readModifyWriteClient({ baseUrls: [app.url], apiKey: 'demo', storeId: 'store-2', productIds: ['SKU-001'], updates: 10, clientId: `noise-${seed}`, seed }),
+      ]);
+    await load(1);
+    expect(await convergence(app, replica, 'store-1', 1000)).toBeLessThan(1000);
+    expect(replica.snapshots).toBe(1);
+    expect(replica.levels.size).toBe(10);
+
+    // Stopped and restarted from its state file: it resumes from lastSeq, without a new snapshot.
+    await replica.stop();
+    await load(2);
+    await postUpdate(app, { storeId: 'store-1', productId: 'SKU-010', delta: 3, version: 5, idempotencyKey: 'while-down' }).expect(200);
+    const resumed = new StoreReplica(options);
+    void resumed.start();
+    expect(await convergence(app, resumed, 'store-1', 1000)).toBeLessThan(1000);
+    expect(resumed.snapshots).toBe(0);
+    await resumed.stop();
+  });
+
+  it('starts from a snapshot taken while updates run, without double-counting', async () => {
+    const replica = new StoreReplica({ baseUrl: app.url, apiKey: 'demo', storeId: 'store-1', waitSeconds: 5 });
+    const writers = Promise.all(
+      Array.from({ length: 6 }, (_, index) =>
+        readModifyWriteClient({ baseUrls: [app.url], apiKey: 'demo', storeId: 'store-1', productIds: HOT, updates: 15, clientId: `s-${index}`, seed: 500 + index }),
+      ),
+    );
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    void replica.start();
+    await writers;
+    expect(await convergence(app, replica, 'store-1', 1000)).toBeLessThan(1000);
+    await replica.stop();
+  });
+});
