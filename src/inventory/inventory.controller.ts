@@ -66,7 +66,7 @@ export class InventoryController {
   @ApiProblemResponse(413, 'Body larger than the limit.')
   @ApiProblemResponse(415, 'Body is not application/json.')
   @ApiProblemResponse(422, 'IDEMPOTENCY_KEY_REUSED: the key was used before with a different payload.')
-  @ApiProblemResponse(503, 'QUEUE_FULL or SHUTTING_DOWN: not accepted; retry after the given delay.', RETRY_AFTER_HEADER)
+  @ApiProblemResponse(503, 'QUEUE_FULL, SHUTTING_DOWN or DATABASE_UNAVAILABLE: not applied; retry after the given delay with the same key.', RETRY_AFTER_HEADER)
   @ApiProblemResponse(504, 'PROCESSING_TIMEOUT: not finished in time; it may still apply. Retry with the same key to learn the outcome.')
   async postUpdates(
     @RawUpdate(UpdateRequestPipe) request: UpdateRequest,

@@ -28,6 +28,8 @@ export function ApiAuthenticatedRoute(): MethodDecorator & ClassDecorator {
     ApiProblemResponse(400, 'Invalid input: `errors` names every field at fault.'),
     ApiProblemResponse(401, 'Missing or unknown X-API-Key.'),
     ApiProblemResponse(403, 'The API key may not access this store.'),
+    ApiProblemResponse(429, 'RATE_LIMITED: too many requests for this API key (or failed authentications from this address).', RETRY_AFTER_HEADER),
     ApiProblemResponse(500, 'An unexpected failure; the body carries only the requestId to quote.'),
+    ApiProblemResponse(503, 'DATABASE_UNAVAILABLE or SHUTTING_DOWN: nothing was done; retry after the given delay.', RETRY_AFTER_HEADER),
   );
 }
