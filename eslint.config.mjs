@@ -20,6 +20,11 @@ export default tseslint.config(
     },
   },
   {
+    // Command-line programs: printing is their output.
+    files: ['bench/**/*.ts'],
+    rules: { 'no-console': 'off' },
+  },
+  {
     files: ['**/*.spec.ts', 'test/**/*.ts'],
     rules: {
       '@typescript-eslint/no-unsafe-member-access': 'off',

@@ -1,0 +1,34 @@
+/**
+ * Ceiling (b): NestJS 11 on Express with one no-op POST route and one no-op GET route — no
+ * pipes, guards, interceptors or request logging. What the framework costs before any of the
+ * service's own work. Prints "ready <port>" when listening.
+ */
+import 'reflect-metadata';
+import { Body, Controller, Get, HttpCode, Module, Param, Post } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+
+@Controller()
+class NoOpController {
+  @Post('v1/inventory/updates')
+  @HttpCode(200)
+  update(@Body() body: { productId?: string }): object {
+    return { productId: body.productId, newQuantity: 50, newVersion: 13, applied: true, lastUpdated: '2026-01-01T00:00:00.000Z' };
+  }
+
+  @Get('v1/stores/:storeId/inventory/:productId')
+  level(@Param('storeId') storeId: string, @Param('productId') productId: string): object {
+    return { storeId, productId, quantity: 45, version: 12, lastUpdated: '2026-01-01T00:00:00.000Z' };
+  }
+}
+
+@Module({ controllers: [NoOpController] })
+class BareModule {}
+
+async function main(): Promise<void> {
+  const app = await NestFactory.create(BareModule, { logger: false });
+  await app.listen(Number(process.env.PORT ?? 0), '127.0.0.1');
+  const url = new URL(await app.getUrl());
+  console.log(`ready ${url.port}`);
+}
+
+void main();

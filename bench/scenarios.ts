@@ -1,0 +1,259 @@
+import autocannon from 'autocannon';
+import { BENCH_ADMIN_KEY, BENCH_API_KEY } from './targets';
+
+export const STORE = 'bench';
+const HEADERS = { 'Content-Type': 'application/json', 'X-API-Key': BENCH_API_KEY };
+const UPDATES_PATH = '/v1/inventory/updates';
+
+/** What one scenario measured on one target. */
+export interface Measurement {
+  readonly requestsPerSecond: number;
+  /** Stock changes applied per second (the service's answers tell; a baseline applies nothing, so it counts its 2xx). */
+  readonly appliedPerSecond: number;
+  readonly p50: number;
+  readonly p99: number;
+  readonly max: number;
+  /** Answers by status, plus connection errors and timeouts. */
+  readonly statuses: Record<string, number>;
+  readonly errors: number;
+  readonly timeouts: number;
+}
+
+/** A load: how requests are built and what an answer applied. */
+interface Load {
+  readonly method: 'GET' | 'POST';
+  /** Each request is built afresh (so versions and keys can follow the answers). */
+  build(): { path: string; body?: string; done: (status: number, body: string) => number };
+}
+
+export type ScenarioName = 'get-level' | 'update-many' | 'update-hot' | 'batch-10' | 'batch-100' | 'replay';
+
+export interface Scenario {
+  readonly name: ScenarioName;
+  readonly description: string;
+  /** Which ceiling route the scenario is compared with. */
+  readonly ceiling: 'GET' | 'POST';
+  /** Levels the scenario needs created before it runs: product ids. */
+  readonly products: (connections: number) => string[];
+  readonly load: (connections: number, runId: string) => Load;
+}
+
+/** A pool of independent slots: a request borrows one, its answer gives it back (so no two in flight share a level). */
+class SlotPool<T> {
+  private readonly free: T[];
+  /** Lent out when every slot is in flight (only after lost answers: timeouts, resets). */
+  private readonly spare: T;
+
+  constructor(slots: T[]) {
+    this.free = slots;
+    this.spare = slots[0];
+  }
+
+  take(): T {
+    return this.free.pop() ?? this.spare;
+  }
+
+  give(slot: T): void {
+    if (!this.free.includes(slot)) {
+      this.free.push(slot);
+    }
+  }
+}
+
+interface Level {
+  readonly productId: string;
+  version: number;
+}
+
+let keySequence = 0;
+const nextKey = (runId: string) => `${runId}-${(keySequence += 1)}`;
+
+function levels(prefix: string, count: number): string[] {
+  return Array.from({ length: count }, (_, index) => `${prefix}-${index}`);
+}
+
+/** Applies an answer of a single update to a level's known version. */
+function followSingle(level: Level, status: number, body: string): number {
+  if (status === 200) {
+    level.version = (JSON.parse(body) as { newVersion: number }).newVersion;
+    return 1;
+  }
+  if (status === 409) {
+    const conflict = JSON.parse(body) as { currentVersion?: number };
+    if (conflict.currentVersion !== undefined) {
+      level.version = conflict.currentVersion;
+    }
+  }
+  return 0;
+}
+
+function batchScenario(size: 10 | 100): Scenario {
+  return {
+    name: size === 10 ? 'batch-10' : 'batch-100',
+    description: `batches of ${size} updates on distinct levels`,
+    ceiling: 'POST',
+    products: (connections) => levels(`B${size}`, 2 * connections * size),
+    load: (connections, runId) => {
+      const products = levels(`B${size}`, 2 * connections * size);
+      const pool = new SlotPool(
+        Array.from({ length: 2 * connections }, (_, group) => products.slice(group * size, (group + 1) * size).map((productId): Level => ({ productId, version: 0 }))),
+      );
+      return {
+        method: 'POST',
+        build: () => {
+          const group = pool.take();
+          const body = JSON.stringify({
+            storeId: STORE,
+            updates: group.map((level) => ({ productId: level.productId, delta: 1, version: level.version, idempotencyKey: nextKey(runId) })),
+          });
+          return {
+            path: UPDATES_PATH,
+            body,
+            done: (status, text) => {
+              let applied = 0;
+              if (status === 200 && text.startsWith('{"results"')) {
+                const results = (JSON.parse(text) as { results: Array<{ applied: boolean; newVersion?: number; currentVersion?: number }> }).results;
+                results.forEach((result, index) => {
+                  group[index].version = result.newVersion ?? result.currentVersion ?? group[index].version;
+                  applied += result.applied ? 1 : 0;
+                });
+              } else if (status === 200) {
+                applied = size;
+              }
+              pool.give(group);
+              return applied;
+            },
+          };
+        },
+      };
+    },
+  };
+}
+
+export const SCENARIOS: readonly Scenario[] = [
+  {
+    name: 'get-level',
+    description: 'GET one level',
+    ceiling: 'GET',
+    products: () => ['G-0'],
+    load: () => ({ method: 'GET', build: () => ({ path: `/v1/stores/${STORE}/inventory/G-0`, done: (status) => (status === 200 ? 1 : 0) }) }),
+  },
+  {
+    name: 'update-many',
+    description: 'single updates, many levels, no conflicts',
+    ceiling: 'POST',
+    products: (connections) => levels('M', 4 * connections),
+    load: (connections, runId) => {
+      const pool = new SlotPool(levels('M', 4 * connections).map((productId): Level => ({ productId, version: 0 })));
+      return {
+        method: 'POST',
+        build: () => {
+          const level = pool.take();
+          const body = JSON.stringify({ storeId: STORE, productId: level.productId, delta: 1, version: level.version, idempotencyKey: nextKey(runId) });
+          return {
+            path: UPDATES_PATH,
+            body,
+            done: (status, text) => {
+              const applied = followSingle(level, status, text);
+              pool.give(level);
+              return applied;
+            },
+          };
+        },
+      };
+    },
+  },
+  {
+    name: 'update-hot',
+    description: 'single updates on one hot level (conflicts, retried)',
+    ceiling: 'POST',
+    products: () => ['HOT-0'],
+    load: (_connections, runId) => {
+      const hot: Level = { productId: 'HOT-0', version: 0 };
+      return {
+        method: 'POST',
+        build: () => ({
+          path: UPDATES_PATH,
+          body: JSON.stringify({ storeId: STORE, productId: hot.productId, delta: 1, version: hot.version, idempotencyKey: nextKey(runId) }),
+          done: (status, text) => followSingle(hot, status, text),
+        }),
+      };
+    },
+  },
+  batchScenario(10),
+  batchScenario(100),
+  {
+    name: 'replay',
+    description: 'idempotent replays of completed updates',
+    ceiling: 'POST',
+    products: (connections) => levels('R', connections),
+    load: (connections, runId) => {
+      // Each body is applied the first time it is sent and replayed from then on.
+      const bodies = levels('R', connections).map((productId) => JSON.stringify({ storeId: STORE, productId, delta: 1, version: 0, idempotencyKey: `${runId}-replay-${productId}` }));
+      let next = 0;
+      return {
+        method: 'POST',
+        build: () => ({ path: UPDATES_PATH, body: bodies[(next += 1) % bodies.length], done: (status) => (status === 200 ? 1 : 0) }),
+      };
+    },
+  },
+];
+
+/** Creates the levels a scenario needs through the admin API (so the harness needs no database access). */
+export async function createLevels(url: string, products: readonly string[]): Promise<void> {
+  const queue = [...products];
+  await Promise.all(
+    Array.from({ length: 16 }, async () => {
+      for (let productId = queue.pop(); productId !== undefined; productId = queue.pop()) {
+        const response = await fetch(`${url}/v1/stores/${STORE}/inventory/${productId}`, {
+          method: 'PUT',
+          headers: { 'Content-Type': 'application/json', 'X-API-Key': BENCH_ADMIN_KEY },
+          body: JSON.stringify({ quantity: 1_000_000_000 }),
+        });
+        if (response.status !== 201 && response.status !== 428) {
+          throw new Error(`creating ${productId}: ${response.status} ${await response.text()}`);
+        }
+      }
+    }),
+  );
+}
+
+/** Drives `url` with the scenario's load for `seconds` over `connections` keep-alive connections. */
+export async function measure(url: string, load: Load, connections: number, seconds: number): Promise<Measurement> {
+  let applied = 0;
+  const inFlight = new WeakMap<object, (status: number, body: string) => number>();
+  const result = await autocannon({
+    url,
+    connections,
+    duration: seconds,
+    pipelining: 1,
+    timeout: 30,
+    headers: HEADERS,
+    requests: [
+      {
+        method: load.method,
+        setupRequest: (request, context) => {
+          const built = load.build();
+          inFlight.set(context, built.done);
+          return { ...request, method: load.method, path: built.path, headers: HEADERS, ...(built.body === undefined ? {} : { body: built.body }) };
+        },
+        onResponse: (status, body, context) => {
+          const done = inFlight.get(context);
+          inFlight.delete(context);
+          applied += done?.(status, body) ?? 0;
+        },
+      },
+    ],
+  });
+  const statuses = Object.fromEntries(Object.entries(result.statusCodeStats).map(([status, { count }]) => [status, count]));
+  return {
+    requestsPerSecond: result.requests.total / result.duration,
+    appliedPerSecond: applied / result.duration,
+    p50: result.latency.p50,
+    p99: result.latency.p99,
+    max: result.latency.max,
+    statuses,
+    errors: result.errors,
+    timeouts: result.timeouts,
+  };
+}
