@@ -1,6 +1,5 @@
 import { type DynamicModule, type MiddlewareConsumer, Module, type NestModule, RequestMethod } from '@nestjs/common';
 import { APP_FILTER, APP_PIPE } from '@nestjs/core';
-import helmet from 'helmet';
 import { LoggerModule } from 'nestjs-pino';
 import { ChangesModule } from './changes/changes.module';
 import { AuthModule } from './common/auth/auth.module';
@@ -17,20 +16,6 @@ import { HealthModule } from './health/health.module';
 import { HttpMetricsMiddleware } from './metrics/http-metrics.middleware';
 import { MetricsModule } from './metrics/metrics.module';
 import { InventoryModule } from './inventory/inventory.module';
-
-/** Security headers; the CSP leaves Swagger UI (at /docs) working and nothing else. */
-const HELMET_OPTIONS: Parameters<typeof helmet>[0] = {
-  contentSecurityPolicy: {
-    directives: {
-      defaultSrc: ["'self'"],
-      scriptSrc: ["'self'"],
-      styleSrc: ["'self'", "'unsafe-inline'"],
-      imgSrc: ["'self'", 'data:'],
-      connectSrc: ["'self'"],
-      frameAncestors: ["'none'"],
-    },
-  },
-};
 
 /**
  * The whole application. The global filter, pipe and guard are providers here (not set up in
@@ -61,7 +46,7 @@ export class AppModule implements NestModule {
 
   configure(consumer: MiddlewareConsumer): void {
     consumer
-      .apply(HttpMetricsMiddleware, helmet(HELMET_OPTIONS), DrainingMiddleware, JsonBodyMiddleware)
+      .apply(HttpMetricsMiddleware, DrainingMiddleware, JsonBodyMiddleware)
       .forRoutes({ path: '*path', method: RequestMethod.ALL });
   }
 }

@@ -21,9 +21,12 @@ describe('security headers, CORS, rate limits', () => {
       expect(response.headers['strict-transport-security']).toBeDefined();
       expect(response.headers['x-frame-options']).toBeDefined();
       expect(response.headers['x-powered-by']).toBeUndefined();
-      // Errors get them too.
+      // Errors and the documentation pages get them too.
       const failed = await app.http().get('/v1/inventory/SKU-001').expect(401);
       expect(failed.headers['x-content-type-options']).toBe('nosniff');
+      const docs = await app.http().get('/docs/').expect(200);
+      expect(docs.headers['content-security-policy']).toContain("script-src 'self'");
+      expect(docs.headers['content-security-policy']).not.toContain('upgrade-insecure-requests');
     });
 
     it('keeps CORS closed: no cross-origin grant, not even on preflight', async () => {
