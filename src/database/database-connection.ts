@@ -57,8 +57,11 @@ export function openDatabase(config: AppConfig, logger?: ConnectionErrorLogger):
       // instead of stalling this instance's update queue; no statement may outlive a request.
       options: `-c lock_timeout=${lockTimeoutMs(config)} -c statement_timeout=${config.processingTimeoutMs}`,
     });
-    // An idle connection dropped by the server must not take the process down; the pool replaces it.
+    // A connection dropped by the server (restart, failover, network) must never take the
+    // process down: idle ones are reported by the pool, checked-out ones by the client itself;
+    // the statement in flight fails with DatabaseUnavailableError and the pool replaces the client.
     pool.on('error', (error) => logger?.warn({ err: error }, 'idle database connection lost'));
+    pool.on('connect', (client) => client.on('error', (error) => logger?.warn({ err: error }, 'database connection lost')));
     const url = new URL(config.databaseUrl);
     const dialect = new PostgresDialect({ pool: new TranslatingPool(pool) });
     return new DatabaseConnection(new Kysely({ dialect }), 'postgres', `${url.host}${url.pathname}`);

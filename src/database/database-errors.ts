@@ -1,12 +1,16 @@
 import { ApiError } from '../common/errors/api-error';
 
 /**
- * The database cannot be reached or is shutting down: nothing was committed, and a retry may
- * succeed once it is back. Answered 503 with Retry-After.
+ * The database cannot be reached or is shutting down. Answered 503 with Retry-After. Usually
+ * nothing was committed, but a connection lost during COMMIT leaves that unknown: the retry
+ * with the same idempotency key tells (a replay if it had committed).
  */
 export class DatabaseUnavailableError extends ApiError {
   constructor(cause: unknown) {
-    super('DATABASE_UNAVAILABLE', 'the database is unavailable; nothing was changed, retry shortly', { headers: { 'Retry-After': '1' }, cause });
+    super('DATABASE_UNAVAILABLE', 'the database is unavailable; retry shortly, with the same idempotency key for a change (it is never applied twice)', {
+      headers: { 'Retry-After': '1' },
+      cause,
+    });
     this.name = 'DatabaseUnavailableError';
   }
 }
