@@ -18,27 +18,44 @@ class GatedProcessor {
     return jobs.map((job) => (job < 0 ? { ok: false, error: new Error(`job ${job} failed`) } : { ok: true, value: `done ${job}` }));
   };
 
-  /** Lets the oldest waiting group finish. */
+  /** Lets the oldest waiting group finish (failing if no group starts within a few turns). */
   async release(): Promise<void> {
-    while (this.gates.length === 0) {
-      await new Promise((resolve) => setImmediate(resolve));
+    for (let turn = 0; this.gates.length === 0; turn += 1) {
+      if (turn > 50) {
+        throw new Error(`no group waiting to finish; groups so far: ${JSON.stringify(this.groups)}`);
+      }
+      await nextTurn();
     }
     this.gates.shift()!();
-    await new Promise((resolve) => setImmediate(resolve));
+    await nextTurn();
   }
 }
+
+/** Lets the event loop run one turn (the queue signals its drains on the next turn). */
+const nextTurn = () => new Promise((resolve) => setImmediate(resolve));
 
 describe('GroupCommitQueue', () => {
   it('processes one group at a time, in arrival order, grouping whatever waits', async () => {
     const processor = new GatedProcessor();
     const queue = new GroupCommitQueue(processor.process, limits);
-    const outcomes = [1, 2, 3, 4].map((job) => queue.submit(job));
+    const outcomes = [queue.submit(1)];
+    await nextTurn();
+    outcomes.push(...[2, 3, 4].map((job) => queue.submit(job)));
     await processor.release();
     await processor.release();
     expect(await Promise.all(outcomes)).toEqual(['done 1', 'done 2', 'done 3', 'done 4']);
     // The first job started alone; the three that arrived meanwhile shared the next group.
     expect(processor.groups).toEqual([[1], [2, 3, 4]]);
     expect(processor.maxActive).toBe(1);
+  });
+
+  it('groups every submission of one event-loop turn, even when the processor is idle', async () => {
+    const processor = new GatedProcessor();
+    const queue = new GroupCommitQueue(processor.process, limits);
+    const outcomes = [1, 2, 3].map((job) => queue.submit(job));
+    await processor.release();
+    expect(await Promise.all(outcomes)).toEqual(['done 1', 'done 2', 'done 3']);
+    expect(processor.groups).toEqual([[1, 2, 3]]);
   });
 
   it('keeps one job’s failure to that job', async () => {
@@ -48,7 +65,7 @@ describe('GroupCommitQueue', () => {
     const failing = expect(queue.submit(-2)).rejects.toThrow('job -2 failed');
     const third = queue.submit(3);
     await processor.release();
-    await processor.release();
+    expect(processor.groups).toEqual([[1, -2, 3]]);
     await expect(first).resolves.toBe('done 1');
     await failing;
     await expect(third).resolves.toBe('done 3');
@@ -58,17 +75,20 @@ describe('GroupCommitQueue', () => {
     const processor = new GatedProcessor();
     const queue = new GroupCommitQueue(processor.process, { ...limits, maxGroupWeight: 10 }, (job) => job);
     const outcomes = [1, 6, 4, 3, 2].map((job) => queue.submit(job));
-    for (let group = 0; group < 3; group += 1) {
-      await processor.release();
-    }
+    await processor.release();
+    await processor.release();
     await Promise.all(outcomes);
-    expect(processor.groups).toEqual([[1], [6, 4], [3, 2]]);
+    expect(processor.groups).toEqual([
+      [1, 6],
+      [4, 3, 2],
+    ]);
   });
 
   it('makes a submission wait for room, then fails it with QueueFullError after the submit timeout', async () => {
     const processor = new GatedProcessor();
     const queue = new GroupCommitQueue(processor.process, { ...limits, capacity: 2, submitTimeoutMs: 50 });
     const running = queue.submit(1);
+    await nextTurn();
     const waiting = [queue.submit(2), queue.submit(3)];
     expect(queue.depth).toBe(2);
     const started = Date.now();
@@ -82,7 +102,9 @@ describe('GroupCommitQueue', () => {
   it('refuses at once when as many submissions already wait for room as the queue holds', async () => {
     const processor = new GatedProcessor();
     const queue = new GroupCommitQueue(processor.process, { ...limits, capacity: 2, submitTimeoutMs: 5000 });
-    const accepted = [1, 2, 3].map((job) => queue.submit(job));
+    const accepted = [queue.submit(1)];
+    await nextTurn();
+    accepted.push(queue.submit(2), queue.submit(3));
     const waiting = [4, 5].map((job) => queue.submit(job));
     expect(queue.blockedSubmitters).toBe(2);
     const started = Date.now();
@@ -98,6 +120,7 @@ describe('GroupCommitQueue', () => {
     const processor = new GatedProcessor();
     const queue = new GroupCommitQueue(processor.process, { ...limits, capacity: 1 });
     const first = queue.submit(1);
+    await nextTurn();
     const second = queue.submit(2);
     const third = queue.submit(3);
     expect(queue.depth).toBe(1);
@@ -121,7 +144,9 @@ describe('GroupCommitQueue', () => {
   it('refuses submissions once closed, after draining everything accepted', async () => {
     const processor = new GatedProcessor();
     const queue = new GroupCommitQueue(processor.process, limits);
-    const accepted = [queue.submit(1), queue.submit(2)];
+    const accepted = [queue.submit(1)];
+    await nextTurn();
+    accepted.push(queue.submit(2));
     let closed = false;
     const closing = queue.close().then(() => (closed = true));
     await expect(queue.submit(3)).rejects.toBeInstanceOf(QueueClosedError);

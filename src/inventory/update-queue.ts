@@ -44,10 +44,10 @@ interface RoomWaiter {
 }
 
 /**
- * A bounded FIFO in front of a sequential processor. Each submission is pushed into an RxJS
+ * A bounded FIFO in front of a sequential processor. Arrivals are signalled through an RxJS
  * Subject drained with concatMap, so processing is strictly one group at a time in arrival
- * order. Each drain takes every job waiting at that moment (group commit): under load many
- * jobs share one transaction, while a lone job is processed at once.
+ * order. Each drain takes every job waiting at that moment (group commit): under load many jobs
+ * share one transaction, while a lone job is processed on the next turn of the event loop.
  */
 export class GroupCommitQueue<T, R> {
   private readonly arrivals = new Subject<void>();
@@ -55,6 +55,7 @@ export class GroupCommitQueue<T, R> {
   private waiting: Array<Pending<T, R>> = [];
   private readonly roomWaiters: RoomWaiter[] = [];
   private inFlight = 0;
+  private arrivalSignalled = false;
   private closed = false;
   private idleWaiters: Array<() => void> = [];
 
@@ -138,7 +139,7 @@ export class GroupCommitQueue<T, R> {
       this.waiting.push({ job, enqueuedAt: performance.now(), resolve, reject });
     });
     this.inFlight += 1;
-    this.arrivals.next();
+    this.signalArrival();
     return this.withTimeout(outcome);
   }
 
@@ -149,6 +150,22 @@ export class GroupCommitQueue<T, R> {
       timer = setTimeout(() => reject(new ProcessingTimeoutError(processingTimeoutMs)), processingTimeoutMs);
     });
     return Promise.race([outcome, timeout]).finally(() => clearTimeout(timer));
+  }
+
+  /**
+   * Signals the drain on the next turn of the event loop rather than at once: every request read
+   * in this turn joins the group first. (A synchronous database, such as SQLite, never yields to
+   * I/O while it commits; without this each request would be committed on its own.)
+   */
+  private signalArrival(): void {
+    if (this.arrivalSignalled) {
+      return;
+    }
+    this.arrivalSignalled = true;
+    setImmediate(() => {
+      this.arrivalSignalled = false;
+      this.arrivals.next();
+    });
   }
 
   private async drainWaiting(): Promise<void> {
@@ -176,6 +193,10 @@ export class GroupCommitQueue<T, R> {
       }
     });
     this.inFlight -= group.length;
+    if (this.waiting.length > 0) {
+      // More arrived than one group may take, or while it ran: they are the next group.
+      this.signalArrival();
+    }
     if (this.inFlight === 0 && this.waiting.length === 0) {
       const waiters = this.idleWaiters;
       this.idleWaiters = [];
