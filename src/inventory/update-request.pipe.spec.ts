@@ -723,5 +723,10 @@ describe('UpdateRequestPipe (property-based)', () => {
       const nested = { storeId: 'store-1', updates: [{ ...item, [field]: 1 }] };
       expect(validationFields(await run(nested, undefined), describeInput(nested, undefined))).toEqual([`updates[0].${field}`]);
     });
+
+    it('names an unknown field itself, not an inherited name inside its value', async () => {
+      const body = { storeId: 'store-1', updates: [item], extra: { valueOf: 0 } };
+      expect(validationFields(await run(body, undefined), describeInput(body, undefined))).toEqual(['extra']);
+    });
   });
 });
