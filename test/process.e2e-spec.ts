@@ -48,7 +48,7 @@ describe('the service process', () => {
       expect.arrayContaining([
         [20, 'update submitted to queue'],
         [30, 'update applied'],
-        [30, 'request completed'],
+        [20, 'request completed'],
       ]),
     );
     expect(levelsOf('req-conflict')).toEqual(expect.arrayContaining([[40, 'update rejected'], [40, 'request completed']]));

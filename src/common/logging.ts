@@ -18,11 +18,13 @@ export function loggerParams(config: AppConfig): Params {
         req: (request: IncomingMessage & { id?: unknown }) => ({ id: request.id, method: request.method, url: request.url }),
         res: (response: ServerResponse) => ({ statusCode: response.statusCode }),
       },
+      // Failures are logged at warn and error. Successes are logged at debug: an applied update has
+      // its own info line, and a line for every successful read would cost more than the read.
       customLogLevel: (_request, response, error) => {
         if (error !== undefined || response.statusCode >= 500) {
           return 'error';
         }
-        return response.statusCode >= 400 ? 'warn' : 'info';
+        return response.statusCode >= 400 ? 'warn' : 'debug';
       },
       autoLogging: { ignore: (request) => request.url?.startsWith('/health') === true },
     },

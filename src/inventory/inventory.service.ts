@@ -155,23 +155,33 @@ export class InventoryService implements BeforeApplicationShutdown {
     } catch (error) {
       throw toApiError(error);
     }
-    job.items.forEach((item, index) => this.logOutcome(item, result.items[index]));
+    const outcomes = job.items.map((item, index) => {
+      const outcome = outcomeOf(result.items[index]);
+      this.metrics.updates.inc({ outcome });
+      return outcome;
+    });
+    if (job.items.length === 1) {
+      this.logOutcome(job.items[0], result.items[0], outcomes[0], 'info');
+    } else {
+      // A batch gets one line; its items get theirs at debug.
+      job.items.forEach((item, index) => this.logOutcome(item, result.items[index], outcomes[index], 'debug'));
+      const counts = outcomes.reduce<Partial<Record<UpdateOutcome, number>>>((tally, outcome) => ({ ...tally, [outcome]: (tally[outcome] ?? 0) + 1 }), {});
+      const allApplied = outcomes.every((outcome) => outcome === 'applied' || outcome === 'replayed');
+      this.logger[allApplied ? 'info' : 'warn']({ storeId: job.items[0].command.storeId, updates: job.items.length, atomic: job.atomic, outcomes: counts }, 'batch processed');
+    }
     return result;
   }
 
-  private logOutcome({ type, command }: UpdateItem, result: ItemResult): void {
+  private logOutcome({ type, command }: UpdateItem, result: ItemResult, outcome: UpdateOutcome, successLevel: 'info' | 'debug'): void {
     const { storeId, productId, expectedVersion, idempotencyKey, reason, reference } = command;
     const change = type === 'adjust' ? { delta: command.delta } : { quantity: command.quantity };
-    const context = { type, storeId, productId, ...change, version: expectedVersion, idempotencyKey, reason, reference };
-    this.metrics.updates.inc({ outcome: outcomeOf(result) });
-    if (result.kind === 'key-reused') {
-      this.logger.warn(context, 'idempotency key reused with a different payload');
-    } else if (result.kind === 'replayed') {
-      this.logger.info({ ...context, status: result.response.status }, 'idempotent replay');
-    } else if (result.applied) {
-      this.logger.info(context, 'update applied');
+    const context = { type, storeId, productId, ...change, version: expectedVersion, idempotencyKey, reason, reference, outcome };
+    if (outcome === 'applied') {
+      this.logger[successLevel](context, 'update applied');
+    } else if (outcome === 'replayed') {
+      this.logger[successLevel]({ ...context, status: result.kind === 'replayed' ? result.response.status : undefined }, 'idempotent replay');
     } else {
-      this.logger.warn({ ...context, status: result.response.status }, 'update rejected');
+      this.logger[successLevel === 'info' ? 'warn' : 'debug'](context, 'update rejected');
     }
   }
 
