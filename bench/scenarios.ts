@@ -38,7 +38,7 @@ export interface Scenario {
   readonly load: (connections: number, runId: string) => Load;
 }
 
-/** A pool of independent slots: a request borrows one, its answer gives it back (so no two in flight share a level). */
+/** Levels created by the admin API start at version 1. A pool of independent slots: a request borrows one, its answer gives it back (so no two in flight share a level). */
 class SlotPool<T> {
   private readonly free: T[];
   /** Lent out when every slot is in flight (only after lost answers: timeouts, resets). */
@@ -96,7 +96,7 @@ function batchScenario(size: 10 | 100): Scenario {
     load: (connections, runId) => {
       const products = levels(`B${size}`, 2 * connections * size);
       const pool = new SlotPool(
-        Array.from({ length: 2 * connections }, (_, group) => products.slice(group * size, (group + 1) * size).map((productId): Level => ({ productId, version: 0 }))),
+        Array.from({ length: 2 * connections }, (_, group) => products.slice(group * size, (group + 1) * size).map((productId): Level => ({ productId, version: 1 }))),
       );
       return {
         method: 'POST',
@@ -144,7 +144,7 @@ export const SCENARIOS: readonly Scenario[] = [
     ceiling: 'POST',
     products: (connections) => levels('M', 4 * connections),
     load: (connections, runId) => {
-      const pool = new SlotPool(levels('M', 4 * connections).map((productId): Level => ({ productId, version: 0 })));
+      const pool = new SlotPool(levels('M', 4 * connections).map((productId): Level => ({ productId, version: 1 })));
       return {
         method: 'POST',
         build: () => {
@@ -169,7 +169,7 @@ export const SCENARIOS: readonly Scenario[] = [
     ceiling: 'POST',
     products: () => ['HOT-0'],
     load: (_connections, runId) => {
-      const hot: Level = { productId: 'HOT-0', version: 0 };
+      const hot: Level = { productId: 'HOT-0', version: 1 };
       return {
         method: 'POST',
         build: () => ({
@@ -189,7 +189,7 @@ export const SCENARIOS: readonly Scenario[] = [
     products: (connections) => levels('R', connections),
     load: (connections, runId) => {
       // Each body is applied the first time it is sent and replayed from then on.
-      const bodies = levels('R', connections).map((productId) => JSON.stringify({ storeId: STORE, productId, delta: 1, version: 0, idempotencyKey: `${runId}-replay-${productId}` }));
+      const bodies = levels('R', connections).map((productId) => JSON.stringify({ storeId: STORE, productId, delta: 1, version: 1, idempotencyKey: `${runId}-replay-${productId}` }));
       let next = 0;
       return {
         method: 'POST',

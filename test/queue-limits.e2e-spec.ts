@@ -1,14 +1,23 @@
 import { DatabaseConnection } from '../src/database/database-connection';
 import { InventoryRepository, type InventoryWriteTransaction } from '../src/inventory/persistence/inventory.repository';
-import { KyselyInventoryRepository } from '../src/inventory/persistence/kysely-inventory.repository';
+import type { StoreScope } from '../src/config/app-config';
+import { inventoryRepositoryFor } from '../src/inventory/persistence/inventory-repository.factory';
 import { getLevel, postUpdate } from './helpers/inventory-client';
 import { startApp, type TestApp } from './helpers/test-app';
 
 /** The real repository, but every write transaction waits until the test opens the gate. */
-class GatedRepository extends KyselyInventoryRepository {
+class GatedRepository extends InventoryRepository {
   private gate: Promise<void> = Promise.resolve();
   private openGate: () => void = () => undefined;
   started = 0;
+
+  constructor(private readonly inner: InventoryRepository) {
+    super();
+  }
+
+  findLevel = (storeId: string, productId: string) => this.inner.findLevel(storeId, productId);
+  findLevelsOfProduct = (productId: string, scope: StoreScope) => this.inner.findLevelsOfProduct(productId, scope);
+  listLevels = (storeId: string, after: string | undefined, limit: number) => this.inner.listLevels(storeId, after, limit);
 
   close(): void {
     this.gate = new Promise((resolve) => (this.openGate = resolve));
@@ -18,10 +27,10 @@ class GatedRepository extends KyselyInventoryRepository {
     this.openGate();
   }
 
-  override async write<T>(work: (transaction: InventoryWriteTransaction) => Promise<T>): Promise<T> {
+  async write<T>(work: (transaction: InventoryWriteTransaction) => Promise<T>): Promise<T> {
     this.started += 1;
     await this.gate;
-    return super.write(work);
+    return this.inner.write(work);
   }
 }
 
@@ -43,7 +52,7 @@ describe('queue limits', () => {
       override: (builder) =>
         builder
           .overrideProvider(InventoryRepository)
-          .useFactory({ factory: (connection: DatabaseConnection) => (repository = new GatedRepository(connection)), inject: [DatabaseConnection] }),
+          .useFactory({ factory: (connection: DatabaseConnection) => (repository = new GatedRepository(inventoryRepositoryFor(connection))), inject: [DatabaseConnection] }),
     });
   }
 

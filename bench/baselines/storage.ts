@@ -75,6 +75,9 @@ async function postgres(url: string, connections: number): Promise<{ transaction
     }),
   );
   const perClient = Math.floor(LEVELS / connections);
+  // Runs on one database follow each other: ledger seqs continue after the last one.
+  const { rows } = await clients[0].query<{ seq: string }>('select coalesce(max(seq), 0) as seq from ledger');
+  const base = Number(rows[0].seq) + 1;
   const started = performance.now();
   const counts = await Promise.all(
     clients.map(async (client, index) => {
@@ -95,7 +98,7 @@ async function postgres(url: string, connections: number): Promise<{ transaction
         versions[slot] += 1;
         await client.query(
           'insert into ledger (seq, store_id, product_id, delta, quantity_after, version_after, idempotency_key, client_id, request_id, created_at, kind) values ($1, $2, $3, 1, $4, $5, $6, $7, $8, $9, $10)',
-          [(index + 1) * 1e9 + done + Math.floor(started), 'ceiling', product, versions[slot], versions[slot], key, 'bench', key, at, 'adjust'],
+          [base + index * 10_000_000 + done, 'ceiling', product, versions[slot], versions[slot], key, 'bench', key, at, 'adjust'],
         );
         await client.query(
           'insert into idempotency_records (client_id, idempotency_key, fingerprint, status_code, response_body, created_at, expires_at) values ($1, $2, $3, 200, $4, $5, $6)',

@@ -9,7 +9,7 @@ import { isPostgresUnavailable, translated } from './database-errors';
 export class TranslatingPool implements PostgresPool {
   constructor(readonly pool: Pool) {}
 
-  async connect(): Promise<PostgresPoolClient> {
+  async connect(): Promise<TranslatingClient> {
     try {
       return new TranslatingClient(await this.pool.connect());
     } catch (error) {
@@ -22,7 +22,13 @@ export class TranslatingPool implements PostgresPool {
   }
 }
 
-class TranslatingClient implements PostgresPoolClient {
+/** A statement prepared once per connection under its name, then only bound and executed. */
+export interface PreparedStatement {
+  readonly name: string;
+  readonly text: string;
+}
+
+export class TranslatingClient implements PostgresPoolClient {
   constructor(private readonly client: PoolClient) {}
 
   query<R>(sql: string, parameters: ReadonlyArray<unknown>): Promise<PostgresQueryResult<R>>;
@@ -34,6 +40,15 @@ class TranslatingClient implements PostgresPoolClient {
     }
     return this.client.query(sqlOrCursor, [...(parameters ?? [])]).then(
       (result) => result as unknown as PostgresQueryResult<R>,
+      (error: unknown) => {
+        throw translated(error, isPostgresUnavailable);
+      },
+    );
+  }
+
+  execute<R>(statement: PreparedStatement, values: readonly unknown[]): Promise<{ rows: R[] }> {
+    return this.client.query<R & object>({ name: statement.name, text: statement.text, values: [...values] }).then(
+      (result) => ({ rows: result.rows }),
       (error: unknown) => {
         throw translated(error, isPostgresUnavailable);
       },

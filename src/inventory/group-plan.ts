@@ -3,8 +3,8 @@ import type { StockLevel } from './domain/stock-level';
 import type { SetLevelCommand, UpdateCommand } from './domain/update-command';
 import { decideUpdate } from './domain/update-decision';
 import {
+  type GroupWrites,
   type IdempotencyClaim,
-  type IdempotencyCompletion,
   type IdempotencyRecord,
   keyId,
   type KeyRef,
@@ -30,15 +30,6 @@ export interface GroupSnapshot {
   readonly levels: ReadonlyMap<string, StockLevel>;
   readonly now: Date;
   readonly expiresAt: Date;
-}
-
-/** Everything the transaction must write once every job of the group is decided. */
-export interface GroupWrites {
-  readonly levelInserts: StockLevel[];
-  readonly levelChanges: LevelChange[];
-  readonly completions: IdempotencyCompletion[];
-  readonly releasedClaims: KeyRef[];
-  readonly ledger: LedgerEntryDraft[];
 }
 
 interface Owner {

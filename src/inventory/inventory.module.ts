@@ -4,7 +4,8 @@ import { IdempotencyModule } from '../idempotency/idempotency.module';
 import { InventoryController } from './inventory.controller';
 import { InventoryService } from './inventory.service';
 import { InventoryRepository } from './persistence/inventory.repository';
-import { KyselyInventoryRepository } from './persistence/kysely-inventory.repository';
+import { DatabaseConnection } from '../database/database-connection';
+import { inventoryRepositoryFor } from './persistence/inventory-repository.factory';
 import { UpdateProcessor } from './update-processor';
 import { UpdateRequestPipe } from './update-request.pipe';
 
@@ -15,7 +16,7 @@ import { UpdateRequestPipe } from './update-request.pipe';
     InventoryService,
     UpdateProcessor,
     UpdateRequestPipe,
-    { provide: InventoryRepository, useClass: KyselyInventoryRepository },
+    { provide: InventoryRepository, inject: [DatabaseConnection], useFactory: inventoryRepositoryFor },
   ],
   exports: [InventoryService],
 })

@@ -9,7 +9,7 @@ import { fingerprintUpdate } from '../idempotency/fingerprint';
 import { Metrics } from '../metrics/metrics';
 import type { UpdateCommand } from './domain/update-command';
 import { InventoryRepository, type InventoryWriteTransaction } from './persistence/inventory.repository';
-import { KyselyInventoryRepository } from './persistence/kysely-inventory.repository';
+import { inventoryRepositoryFor } from './persistence/inventory-repository.factory';
 import type { JobResult, UpdateJob } from './update-job';
 import { UpdateProcessor } from './update-processor';
 import type { Settled } from './update-queue';
@@ -23,7 +23,7 @@ class FakeClock extends Clock {
 
 /** The real adapter, except that touching product `EXPLODES` fails like a broken statement would. */
 class ExplodingRepository extends InventoryRepository {
-  constructor(private readonly inner: KyselyInventoryRepository) {
+  constructor(private readonly inner: InventoryRepository) {
     super();
   }
   findLevel = (storeId: string, productId: string) => this.inner.findLevel(storeId, productId);
@@ -76,7 +76,7 @@ describe.each(AVAILABLE_DIALECTS)('UpdateProcessor (on %s)', (dialect) => {
     await seedDemoData(connection.db, clock.now());
     published = [];
     const notifier = { published: (seq: number) => published.push(seq) } as unknown as ChangeNotifier;
-    processor = new UpdateProcessor(new ExplodingRepository(new KyselyInventoryRepository(connection)), clock, notifier, new Metrics(), config);
+    processor = new UpdateProcessor(new ExplodingRepository(inventoryRepositoryFor(connection)), clock, notifier, new Metrics(), config);
   });
 
   afterEach(async () => {

@@ -67,12 +67,7 @@ export class UpdateProcessor {
     const plan = new GroupPlan({ claims, claimed, records, levels, now, expiresAt });
     const results = jobs.map((job) => plan.run(job));
 
-    const writes = plan.writes();
-    await transaction.insertLevels(writes.levelInserts);
-    await transaction.saveLevels(writes.levelChanges);
-    await transaction.completeIdempotencyRecords(writes.completions);
-    await transaction.releaseIdempotencyClaims(writes.releasedClaims);
-    const lastSeq = await transaction.appendLedger(writes.ledger);
+    const lastSeq = await transaction.writeGroup(plan.writes());
     return { results, lastSeq };
   }
 }

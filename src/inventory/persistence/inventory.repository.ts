@@ -60,6 +60,15 @@ export class KeyClaimTimeoutError extends Error {
   }
 }
 
+/** Everything a group transaction writes once its jobs are decided. */
+export interface GroupWrites {
+  readonly levelInserts: readonly StockLevel[];
+  readonly levelChanges: readonly LevelChange[];
+  readonly completions: readonly IdempotencyCompletion[];
+  readonly releasedClaims: readonly KeyRef[];
+  readonly ledger: readonly LedgerEntryDraft[];
+}
+
 /** `clientId` and `key` joined into one map key. */
 export function keyId({ clientId, key }: KeyRef): string {
   return `${clientId}\u0000${key}`;
@@ -85,18 +94,13 @@ export interface InventoryWriteTransaction {
   findIdempotencyRecords(keys: readonly KeyRef[]): Promise<Map<string, IdempotencyRecord>>;
   /** Reads and locks the levels until the transaction ends; absent levels are missing from the map. */
   lockLevels(levels: readonly LevelRef[]): Promise<Map<string, StockLevel>>;
-  /** Creates levels; throws if one exists already (created meanwhile by another instance). */
-  insertLevels(levels: readonly StockLevel[]): Promise<void>;
-  /** Writes each level only if it is still at `expectedVersion`; throws otherwise. */
-  saveLevels(changes: readonly LevelChange[]): Promise<void>;
-  completeIdempotencyRecords(completions: readonly IdempotencyCompletion[]): Promise<void>;
-  /** Gives back claims that ended up unused (an atomic batch rolled back). */
-  releaseIdempotencyClaims(keys: readonly KeyRef[]): Promise<void>;
   /**
-   * Assigns the next gap-free seqs, in order, and writes the rows; returns the last seq
-   * (undefined when there is nothing to write). Other instances learn of it at commit.
+   * Writes everything the group decided, at once: new levels, changed levels (each only if still
+   * at its locked version, else it throws), stored answers, released claims, and ledger rows with
+   * the next gap-free seqs. Returns the last seq (undefined without ledger rows); other instances
+   * learn of it at commit.
    */
-  appendLedger(entries: readonly LedgerEntryDraft[]): Promise<number | undefined>;
+  writeGroup(writes: GroupWrites): Promise<number | undefined>;
 }
 
 /** The persistence port of the inventory feature; adapters live beside it. */

@@ -1,0 +1,196 @@
+import { Injectable } from '@nestjs/common';
+import type { SqliteStatement } from 'kysely';
+import type { DatabaseConnection } from '../../database/database-connection';
+import type { StatementCachingDatabase } from '../../database/sqlite-statement-cache';
+import type { StockLevel } from '../domain/stock-level';
+import type { Selectable } from 'kysely';
+import type { StockLevelsTable } from '../../database/schema';
+import {
+  type GroupWrites,
+  type IdempotencyClaim,
+  type IdempotencyRecord,
+  type InventoryWriteTransaction,
+  keyId,
+  type KeyRef,
+  levelId,
+  type LevelRef,
+} from './inventory.repository';
+import { KyselyInventoryRepository, toStockLevel } from './kysely-inventory.repository';
+
+type LevelRow = Selectable<StockLevelsTable>;
+
+/** The statements of the write transaction, prepared once. */
+class Statements {
+  readonly begin: SqliteStatement;
+  readonly commit: SqliteStatement;
+  readonly rollback: SqliteStatement;
+  readonly findLevel: SqliteStatement;
+  readonly claim: SqliteStatement;
+  readonly findRecord: SqliteStatement;
+  readonly insertLevel: SqliteStatement;
+  readonly saveLevel: SqliteStatement;
+  readonly completeRecord: SqliteStatement;
+  readonly releaseClaim: SqliteStatement;
+  readonly advanceHead: SqliteStatement;
+  readonly insertLedger: SqliteStatement;
+
+  constructor(sqlite: StatementCachingDatabase) {
+    this.begin = sqlite.prepare('begin immediate');
+    this.commit = sqlite.prepare('commit');
+    this.rollback = sqlite.prepare('rollback');
+    this.findLevel = sqlite.prepare('select * from stock_levels where store_id = ? and product_id = ?');
+    // An expired record may be taken over before the sweeper deletes it.
+    this.claim = sqlite.prepare(
+      `insert into idempotency_records (client_id, idempotency_key, fingerprint, status_code, response_body, content_type, created_at, expires_at)
+       values (?, ?, ?, 0, null, null, ?, ?)
+       on conflict (client_id, idempotency_key) do update set fingerprint = excluded.fingerprint, status_code = 0, response_body = null,
+         content_type = null, created_at = excluded.created_at, expires_at = excluded.expires_at
+       where idempotency_records.expires_at <= excluded.created_at
+       returning client_id`,
+    );
+    this.findRecord = sqlite.prepare(
+      'select fingerprint, status_code, response_body, content_type, expires_at from idempotency_records where client_id = ? and idempotency_key = ?',
+    );
+    this.insertLevel = sqlite.prepare('insert into stock_levels (store_id, product_id, quantity, version, last_updated) values (?, ?, ?, ?, ?)');
+    this.saveLevel = sqlite.prepare('update stock_levels set quantity = ?, version = ?, last_updated = ? where store_id = ? and product_id = ? and version = ?');
+    this.completeRecord = sqlite.prepare(
+      'update idempotency_records set fingerprint = ?, status_code = ?, response_body = ?, content_type = ? where client_id = ? and idempotency_key = ?',
+    );
+    this.releaseClaim = sqlite.prepare('delete from idempotency_records where client_id = ? and idempotency_key = ? and status_code = 0');
+    this.advanceHead = sqlite.prepare('update ledger_head set last_seq = last_seq + ? where id = 1 returning last_seq');
+    this.insertLedger = sqlite.prepare(
+      `insert into ledger (seq, store_id, product_id, kind, delta, quantity_after, version_after, idempotency_key, client_id, request_id, reason, reference, created_at)
+       values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    );
+  }
+}
+
+/**
+ * The SQLite adapter: the write transaction (and the single-level read every GET makes) as
+ * prepared better-sqlite3 statements, row by row. With SQLite a statement costs microseconds,
+ * while building and preparing a large multi-row statement costs more than the rows. The
+ * transaction holds Kysely's connection lock, so no other query interleaves with it.
+ */
+@Injectable()
+export class SqliteInventoryRepository extends KyselyInventoryRepository {
+  private readonly statements: Statements;
+
+  constructor(connection: DatabaseConnection) {
+    super(connection);
+    if (connection.sqlite === undefined) {
+      throw new Error('SqliteInventoryRepository needs a SQLite connection');
+    }
+    this.statements = new Statements(connection.sqlite);
+  }
+
+  override findLevel(storeId: string, productId: string): Promise<StockLevel | undefined> {
+    return this.connection.db.connection().execute(() => {
+      const row = this.statements.findLevel.all([storeId, productId])[0] as LevelRow | undefined;
+      return Promise.resolve(row && toStockLevel(row));
+    });
+  }
+
+  override write<T>(work: (transaction: InventoryWriteTransaction) => Promise<T>): Promise<T> {
+    const { statements } = this;
+    return this.connection.db.connection().execute(async () => {
+      statements.begin.run([]);
+      try {
+        const result = await work(new SqliteWriteTransaction(statements));
+        statements.commit.run([]);
+        return result;
+      } catch (error) {
+        statements.rollback.run([]);
+        throw error;
+      }
+    });
+  }
+}
+
+class SqliteWriteTransaction implements InventoryWriteTransaction {
+  constructor(private readonly statements: Statements) {}
+
+  claimIdempotencyKeys(claims: readonly IdempotencyClaim[], now: Date, expiresAt: Date): Promise<Set<string>> {
+    const createdAt = now.toISOString();
+    const expires = expiresAt.toISOString();
+    const claimed = new Set<string>();
+    for (const claim of claims) {
+      if (this.statements.claim.all([claim.clientId, claim.key, claim.fingerprint, createdAt, expires]).length > 0) {
+        claimed.add(keyId(claim));
+      }
+    }
+    return Promise.resolve(claimed);
+  }
+
+  findIdempotencyRecords(keys: readonly KeyRef[]): Promise<Map<string, IdempotencyRecord>> {
+    const records = new Map<string, IdempotencyRecord>();
+    for (const ref of keys) {
+      const row = this.statements.findRecord.all([ref.clientId, ref.key])[0] as
+        | { fingerprint: string; status_code: number; response_body: string | null; content_type: string | null; expires_at: string }
+        | undefined;
+      if (row !== undefined && row.response_body !== null) {
+        records.set(keyId(ref), {
+          fingerprint: row.fingerprint,
+          response: { status: row.status_code, body: row.response_body, ...(row.content_type === null ? {} : { contentType: row.content_type }) },
+          expiresAt: new Date(row.expires_at),
+        });
+      }
+    }
+    return Promise.resolve(records);
+  }
+
+  lockLevels(levels: readonly LevelRef[]): Promise<Map<string, StockLevel>> {
+    // The transaction (`begin immediate`) holds the database's write lock already.
+    const locked = new Map<string, StockLevel>();
+    for (const ref of levels) {
+      const row = this.statements.findLevel.all([ref.storeId, ref.productId])[0] as LevelRow | undefined;
+      if (row !== undefined) {
+        locked.set(levelId(ref), toStockLevel(row));
+      }
+    }
+    return Promise.resolve(locked);
+  }
+
+  writeGroup({ levelInserts, levelChanges, completions, releasedClaims, ledger }: GroupWrites): Promise<number | undefined> {
+    const statements = this.statements;
+    for (const level of levelInserts) {
+      statements.insertLevel.run([level.storeId, level.productId, level.quantity, level.version, level.lastUpdated.toISOString()]);
+    }
+    for (const { next, expectedVersion } of levelChanges) {
+      const { changes } = statements.saveLevel.run([next.quantity, next.version, next.lastUpdated.toISOString(), next.storeId, next.productId, expectedVersion]);
+      if (Number(changes) !== 1) {
+        throw new Error(`stock level ${next.storeId}/${next.productId} changed under a held lock`);
+      }
+    }
+    for (const { clientId, key, fingerprint, response } of completions) {
+      statements.completeRecord.run([fingerprint, response.status, response.body, response.contentType ?? null, clientId, key]);
+    }
+    for (const ref of releasedClaims) {
+      statements.releaseClaim.run([ref.clientId, ref.key]);
+    }
+    if (ledger.length === 0) {
+      return Promise.resolve(undefined);
+    }
+    // Seqs come from one counter row: gap-free, and in commit order.
+    const { last_seq: lastSeq } = statements.advanceHead.all([ledger.length])[0] as { last_seq: number };
+    let seq = lastSeq - ledger.length;
+    for (const entry of ledger) {
+      seq += 1;
+      statements.insertLedger.run([
+        seq,
+        entry.storeId,
+        entry.productId,
+        entry.kind,
+        entry.delta,
+        entry.quantityAfter,
+        entry.versionAfter,
+        entry.idempotencyKey,
+        entry.clientId,
+        entry.requestId,
+        entry.reason,
+        entry.reference,
+        entry.createdAt.toISOString(),
+      ]);
+    }
+    return Promise.resolve(lastSeq);
+  }
+}
