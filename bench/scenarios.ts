@@ -222,20 +222,22 @@ export async function createLevels(url: string, products: readonly string[]): Pr
 export async function measure(url: string, load: Load, connections: number, seconds: number): Promise<Measurement> {
   let applied = 0;
   const inFlight = new WeakMap<object, (status: number, body: string) => number>();
+  // autocannon writes Content-Length into the headers it is given: each request gets its own copy,
+  // or a POST's length would stick to the GETs of a later run (which then wait for a body forever).
   const result = await autocannon({
     url,
     connections,
     duration: seconds,
     pipelining: 1,
     timeout: 30,
-    headers: HEADERS,
+    headers: { ...HEADERS },
     requests: [
       {
         method: load.method,
         setupRequest: (request, context) => {
           const built = load.build();
           inFlight.set(context, built.done);
-          return { ...request, method: load.method, path: built.path, headers: HEADERS, ...(built.body === undefined ? {} : { body: built.body }) };
+          return { ...request, method: load.method, path: built.path, headers: { ...HEADERS }, ...(built.body === undefined ? {} : { body: built.body }) };
         },
         onResponse: (status, body, context) => {
           const done = inFlight.get(context);
@@ -245,6 +247,9 @@ export async function measure(url: string, load: Load, connections: number, seco
       },
     ],
   });
+  if (result.requests.total === 0) {
+    throw new Error(`${url} answered nothing in ${seconds} s (${result.errors} errors, ${result.timeouts} timeouts)`);
+  }
   const statuses = Object.fromEntries(Object.entries(result.statusCodeStats).map(([status, { count }]) => [status, count]));
   return {
     requestsPerSecond: result.requests.total / result.duration,
