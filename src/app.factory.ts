@@ -5,6 +5,7 @@ import helmet from 'helmet';
 import { Logger } from 'nestjs-pino';
 import { AppModule } from './app.module';
 import { AppConfig } from './config/app-config';
+import { requestLogging, ROOT_LOGGER } from './common/logging';
 import { IDEMPOTENCY_KEY_HEADER, IDEMPOTENT_REPLAYED_HEADER } from './idempotency/idempotency-key';
 import { setupOpenApi } from './openapi';
 
@@ -40,6 +41,8 @@ const HELMET_OPTIONS: Parameters<typeof helmet>[0] = {
 export function configureApp(app: NestExpressApplication): NestExpressApplication {
   app.useLogger(app.get(Logger));
   app.disable('x-powered-by');
+  // First, so every answer carries X-Request-Id and every request is logged, whatever ends it.
+  app.use(requestLogging(app.get(ROOT_LOGGER)));
   // Registered on Express itself, so it also covers the routes Swagger adds outside Nest's pipeline.
   app.use(helmet(HELMET_OPTIONS));
   // Routes that want an ETag set a meaningful one (the version); hashing every body is waste.

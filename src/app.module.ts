@@ -8,7 +8,7 @@ import { ProblemDetailsFilter } from './common/errors/problem-details.filter';
 import { JsonBodyMiddleware } from './common/http/json-body.middleware';
 import { DrainingMiddleware } from './common/lifecycle/draining.middleware';
 import { createValidationPipe } from './common/http/validation';
-import { loggerParams } from './common/logging';
+import { createRootLogger, loggerParams, ROOT_LOGGER } from './common/logging';
 import { type AppConfig } from './config/app-config';
 import { ConfigModule } from './config/config.module';
 import { DatabaseModule } from './database/database.module';
@@ -24,11 +24,12 @@ import { InventoryModule } from './inventory/inventory.module';
 @Module({})
 export class AppModule implements NestModule {
   static register(config: AppConfig): DynamicModule {
+    const rootLogger = createRootLogger(config);
     return {
       module: AppModule,
       imports: [
         ConfigModule.forRoot(config),
-        LoggerModule.forRoot(loggerParams(config)),
+        LoggerModule.forRoot(loggerParams(rootLogger)),
         MetricsModule,
         CommonModule,
         AuthModule,
@@ -38,6 +39,7 @@ export class AppModule implements NestModule {
         HealthModule,
       ],
       providers: [
+        { provide: ROOT_LOGGER, useValue: rootLogger },
         { provide: APP_FILTER, useClass: ProblemDetailsFilter },
         { provide: APP_PIPE, useFactory: createValidationPipe },
       ],

@@ -1,32 +1,59 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Params } from 'nestjs-pino';
+import pino, { type Level, type Logger } from 'pino';
 import type { AppConfig } from '../config/app-config';
 import { assignRequestId } from './http/request-id';
 
+/** The process's root logger (JSON lines on stdout); every request logs through a child of it. */
+export const ROOT_LOGGER = Symbol('ROOT_LOGGER');
+
+export function createRootLogger(config: AppConfig): Logger {
+  return pino({ level: config.logLevel });
+}
+
 /**
- * Structured JSON logs. Every line of a request carries its `reqId`; request lines hold only
- * method, url and id, so headers (and with them API keys) never reach the log.
+ * nestjs-pino only binds each request's logger (made by requestLogging) to the request's async
+ * context, so every line logged while serving it carries its `reqId`.
  */
-export function loggerParams(config: AppConfig): Params {
-  return {
-    pinoHttp: {
-      level: config.logLevel,
-      genReqId: assignRequestId,
-      quietReqLogger: true,
-      redact: { paths: ['req.headers["x-api-key"]', 'req.headers.authorization', 'req.headers.cookie'], censor: '[redacted]' },
-      serializers: {
-        req: (request: IncomingMessage & { id?: unknown }) => ({ id: request.id, method: request.method, url: request.url }),
-        res: (response: ServerResponse) => ({ statusCode: response.statusCode }),
-      },
-      // Failures are logged at warn and error. Successes are logged at debug: an applied update has
-      // its own info line, and a line for every successful read would cost more than the read.
-      customLogLevel: (_request, response, error) => {
-        if (error !== undefined || response.statusCode >= 500) {
-          return 'error';
+export function loggerParams(root: Logger): Params {
+  return { pinoHttp: { logger: root }, useExisting: true };
+}
+
+type LoggedRequest = IncomingMessage & { id?: string; log?: Logger };
+
+function levelOf(response: ServerResponse): Level {
+  if (!response.writableFinished || response.statusCode >= 500) {
+    return 'error';
+  }
+  // Failures are logged at warn and error. Successes are logged at debug: an applied update has
+  // its own info line, and a line for every successful read would cost more than the read.
+  return response.statusCode >= 400 ? 'warn' : 'debug';
+}
+
+/**
+ * Gives each request its id and a child logger, and logs one line when it ends. The line holds
+ * method, URL, status and time only, so headers (and with them API keys) never reach the log.
+ * Written here rather than taken from pino-http, which builds two child loggers per request and
+ * serialises the request even when no line is written: on a read, that was a sixth of the CPU.
+ */
+export function requestLogging(root: Logger) {
+  return (request: LoggedRequest, response: ServerResponse, next: () => void): void => {
+    const reqId = assignRequestId(request, response);
+    const log = root.child({ reqId });
+    request.id = reqId;
+    request.log = log;
+    if (request.url?.startsWith('/health') !== true) {
+      const started = performance.now();
+      response.once('close', () => {
+        const level = levelOf(response);
+        if (log.isLevelEnabled(level)) {
+          log[level](
+            { req: { method: request.method, url: request.url }, res: { statusCode: response.statusCode }, responseTime: Math.round(performance.now() - started) },
+            response.writableFinished ? 'request completed' : 'request aborted',
+          );
         }
-        return response.statusCode >= 400 ? 'warn' : 'debug';
-      },
-      autoLogging: { ignore: (request) => request.url?.startsWith('/health') === true },
-    },
+      });
+    }
+    next();
   };
 }
