@@ -19,7 +19,7 @@ export function loggerParams(root: Logger): Params {
   return { pinoHttp: { logger: root }, useExisting: true };
 }
 
-type LoggedRequest = IncomingMessage & { id?: string; log?: Logger };
+type LoggedRequest = IncomingMessage & { log?: Logger };
 
 function levelOf(response: ServerResponse): Level {
   if (!response.writableFinished || response.statusCode >= 500) {
