@@ -4,6 +4,7 @@ import { BENCH_ADMIN_KEY, BENCH_API_KEY } from './targets';
 export const STORE = 'bench';
 const HEADERS = { 'Content-Type': 'application/json', 'X-API-Key': BENCH_API_KEY };
 const UPDATES_PATH = '/v1/inventory/updates';
+const SETTLE_MS = 1000;
 
 /** What one scenario measured on one target. */
 export interface Measurement {
@@ -24,6 +25,8 @@ interface Load {
   readonly method: 'GET' | 'POST';
   /** Each request is built afresh (so versions and keys can follow the answers). */
   build(): { path: string; body?: string; done: (status: number, body: string) => number };
+  /** Called after a run: forget the requests left in flight and learn the versions they made. */
+  settle?(url: string): Promise<void>;
 }
 
 export type ScenarioName = 'get-level' | 'update-many' | 'update-hot' | 'batch-10' | 'batch-100' | 'replay';
@@ -38,25 +41,40 @@ export interface Scenario {
   readonly load: (connections: number, runId: string) => Load;
 }
 
-/** Levels created by the admin API start at version 1. A pool of independent slots: a request borrows one, its answer gives it back (so no two in flight share a level). */
+/**
+ * A pool of independent slots (levels, or groups of levels): a request borrows one and its answer
+ * gives it back, so no two requests in flight share a level. Levels created by the admin API
+ * start at version 1.
+ */
 class SlotPool<T> {
   private readonly free: T[];
-  /** Lent out when every slot is in flight (only after lost answers: timeouts, resets). */
-  private readonly spare: T;
+  private readonly lent = new Set<T>();
 
   constructor(slots: T[]) {
     this.free = slots;
-    this.spare = slots[0];
   }
 
   take(): T {
-    return this.free.pop() ?? this.spare;
+    // Empty only if answers were lost (timeouts, resets): share a slot, its 409s will tell the version.
+    const slot = this.free.pop() ?? [...this.lent][0];
+    this.lent.add(slot);
+    return slot;
   }
 
   give(slot: T): void {
-    if (!this.free.includes(slot)) {
+    if (this.lent.delete(slot)) {
       this.free.push(slot);
     }
+  }
+
+  /** A run ends with requests in flight whose answers are never read: their slots come back. */
+  reclaim(): void {
+    this.lent.forEach((slot) => this.free.push(slot));
+    this.lent.clear();
+  }
+
+  all(): readonly T[] {
+    return [...this.free, ...this.lent];
   }
 }
 
@@ -100,6 +118,10 @@ function batchScenario(size: 10 | 100): Scenario {
       );
       return {
         method: 'POST',
+        settle: async (url) => {
+          pool.reclaim();
+          await refreshVersions(url, pool.all().flat());
+        },
         build: () => {
           const group = pool.take();
           const body = JSON.stringify({
@@ -147,6 +169,10 @@ export const SCENARIOS: readonly Scenario[] = [
       const pool = new SlotPool(levels('M', 4 * connections).map((productId): Level => ({ productId, version: 1 })));
       return {
         method: 'POST',
+        settle: async (url) => {
+          pool.reclaim();
+          await refreshVersions(url, pool.all());
+        },
         build: () => {
           const level = pool.take();
           const body = JSON.stringify({ storeId: STORE, productId: level.productId, delta: 1, version: level.version, idempotencyKey: nextKey(runId) });
@@ -199,6 +225,25 @@ export const SCENARIOS: readonly Scenario[] = [
   },
 ];
 
+/** Reads the bench store's levels (list endpoint) into `levels`; a baseline has no list and keeps none. */
+async function refreshVersions(url: string, levels: readonly Level[]): Promise<void> {
+  const versions = new Map<string, number>();
+  let cursor: string | undefined;
+  do {
+    const response = await fetch(`${url}/v1/stores/${STORE}/inventory?limit=500${cursor === undefined ? '' : `&cursor=${encodeURIComponent(cursor)}`}`, { headers: HEADERS });
+    const text = await response.text();
+    if (response.status !== 200 || !text.startsWith('{"items"')) {
+      return;
+    }
+    const page = JSON.parse(text) as { items: Array<{ productId: string; version: number }>; nextCursor?: string | null };
+    page.items.forEach((item) => versions.set(item.productId, item.version));
+    cursor = page.nextCursor ?? undefined;
+  } while (cursor !== undefined);
+  for (const level of levels) {
+    level.version = versions.get(level.productId) ?? level.version;
+  }
+}
+
 /** Creates the levels a scenario needs through the admin API (so the harness needs no database access). */
 export async function createLevels(url: string, products: readonly string[]): Promise<void> {
   const queue = [...products];
@@ -247,6 +292,10 @@ export async function measure(url: string, load: Load, connections: number, seco
       },
     ],
   });
+  // Let the target finish what the run left in flight (a queue of batches takes a while), so the
+  // next run starts on an idle target that the load knows the versions of.
+  await new Promise((resolve) => setTimeout(resolve, SETTLE_MS));
+  await load.settle?.(url);
   if (result.requests.total === 0) {
     throw new Error(`${url} answered nothing in ${seconds} s (${result.errors} errors, ${result.timeouts} timeouts)`);
   }
