@@ -17,6 +17,16 @@ export class TranslatingPool implements PostgresPool {
     }
   }
 
+  /** One prepared statement on whichever connection is free (prepared once per connection). */
+  async execute<R>(statement: PreparedStatement, values: readonly unknown[]): Promise<{ rows: R[] }> {
+    const client = await this.connect();
+    try {
+      return await client.execute<R>(statement, values);
+    } finally {
+      client.release();
+    }
+  }
+
   end(): Promise<void> {
     return this.pool.end();
   }

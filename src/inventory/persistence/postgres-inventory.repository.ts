@@ -22,6 +22,11 @@ import { KyselyInventoryRepository, toStockLevel } from './kysely-inventory.repo
  * of any size is one round trip per step.
  */
 const STATEMENTS = {
+  // Every GET of a level: prepared, it skips the query builder and the server's parse.
+  findLevel: {
+    name: 'inventory-find-level',
+    text: 'select * from stock_levels where store_id = $1 and product_id = $2',
+  },
   // Claimed in the order given (sorted by the caller), so key locks never cross; an expired
   // record may be taken over before the sweeper deletes it.
   claim: {
@@ -118,6 +123,11 @@ export class PostgresInventoryRepository extends KyselyInventoryRepository {
       throw new Error('PostgresInventoryRepository needs a PostgreSQL connection');
     }
     this.pool = connection.postgres;
+  }
+
+  override async findLevel(storeId: string, productId: string): Promise<StockLevel | undefined> {
+    const { rows } = await this.pool.execute<Parameters<typeof toStockLevel>[0]>(STATEMENTS.findLevel, [storeId, productId]);
+    return rows.length === 0 ? undefined : toStockLevel(rows[0]);
   }
 
   async write<T>(work: (transaction: InventoryWriteTransaction) => Promise<T>): Promise<T> {
