@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import type { AppConfig } from '../config/app-config';
 import { Clock } from '../common/clock';
 import { IdempotencyCache } from './idempotency-cache';
@@ -43,6 +44,31 @@ describe('IdempotencyCache', () => {
       cache.remember('c', `k${index}`, outcome('x'));
     }
     expect(cache.size).toBe(100);
+  });
+
+  it('evicts exactly as a reference LRU list over long random sequences of uses and new keys', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 8 }), fc.array(fc.tuple(fc.boolean(), fc.nat(20)), { maxLength: 400 }), (size, operations) => {
+        const cache = cacheOf(size);
+        let reference: string[] = []; // least recently used first
+        for (const [isGet, n] of operations) {
+          const key = `k${n}`;
+          if (isGet) {
+            expect(cache.get('c', key) !== undefined).toBe(reference.includes(key));
+            if (reference.includes(key)) {
+              reference = [...reference.filter((other) => other !== key), key];
+            }
+          } else {
+            cache.remember('c', key, outcome(key));
+            reference = [...reference.filter((other) => other !== key), key].slice(-size);
+          }
+        }
+        expect(cache.size).toBe(reference.length);
+        // Reading every referenced key back finds it (reads refresh, so they cannot evict each other).
+        reference.forEach((key) => expect(cache.get('c', key)?.response.body).toBe(key));
+      }),
+      { numRuns: 300 },
+    );
   });
 
   it('forgets expired entries', () => {

@@ -18,6 +18,13 @@ export interface CachedOutcome {
 export class IdempotencyCache {
   private readonly entries = new Map<string, CachedOutcome>();
   private readonly maxEntries: number;
+  /**
+   * Walks the entries oldest first, evicting as it goes. A Map keeps deleted slots until it is
+   * rehashed, so a fresh `keys().next()` per eviction would skip thousands of them each time;
+   * one long-lived iterator never revisits them. (Entries set after it started are still visited:
+   * a used entry moves to the end and is evicted last.)
+   */
+  private oldestFirst: Iterator<string> = this.entries.keys();
 
   constructor(
     config: AppConfig,
@@ -52,8 +59,12 @@ export class IdempotencyCache {
     this.entries.delete(id);
     this.entries.set(id, outcome);
     while (this.entries.size > this.maxEntries) {
-      const oldest = this.entries.keys().next().value as string;
-      this.entries.delete(oldest);
+      let oldest = this.oldestFirst.next();
+      if (oldest.done === true) {
+        this.oldestFirst = this.entries.keys();
+        oldest = this.oldestFirst.next();
+      }
+      this.entries.delete(oldest.value as string);
     }
   }
 }
