@@ -1,5 +1,5 @@
 /**
- * The benchmark harness: `npm run bench` (add `-- --quick` for a 30-second subset).
+ * The benchmark harness: `npm run bench` (add `-- --quick` for a subset: about 30 s of load per database).
  *
  * In one run, on one machine, it measures the service and the ceilings it is compared with:
  *   (a) a bare node:http server (the HTTP ceiling),
@@ -33,7 +33,7 @@ function parseOptions(argv: readonly string[]): Options {
   return {
     quick,
     runs: Number(flag('runs') ?? (quick ? 1 : 3)),
-    seconds: Number(flag('seconds') ?? (quick ? 3 : 4)),
+    seconds: Number(flag('seconds') ?? (quick ? 2 : 4)),
     connections: (list(flag('connections')) ?? (quick ? ['64'] : ['1', '16', '64'])).map(Number),
     scenarios: (list(flag('scenarios')) ?? (quick ? ['get-level', 'update-many', 'replay', 'batch-100'] : SCENARIOS.map((scenario) => scenario.name))) as ScenarioName[],
     dialects: process.env.DATABASE_URL === undefined ? ['sqlite'] : ['sqlite', 'postgres'],
@@ -232,8 +232,8 @@ async function main(): Promise<void> {
       const service = await startService(store);
       try {
         const scenarios = SCENARIOS.filter((scenario) => options.scenarios.includes(scenario.name));
-        const most = Math.max(...options.connections);
-        await createLevels(service.url, [...new Set(scenarios.flatMap((scenario) => scenario.products(most)))]);
+        const products = scenarios.flatMap((scenario) => options.connections.flatMap((connections) => scenario.products(connections)));
+        await createLevels(service.url, [...new Set(products)]);
         for (const scenario of scenarios) {
           for (const connections of options.connections) {
             rows.push(await runScenario(scenario, connections, { service, framework, http }, options, dialect));

@@ -42,8 +42,8 @@ function stopper(child: ChildProcess, cleanup: () => Promise<void> | void = () =
 }
 
 /** Starts a baseline script that prints "ready <port>". */
-export async function startBaseline(name: string, script: string): Promise<Target> {
-  const child = spawn(process.execPath, ['-r', 'ts-node/register/transpile-only', join(ROOT, 'bench', 'baselines', script)], {
+export async function startBaseline(name: string, script: string, nodeArgs: readonly string[] = []): Promise<Target> {
+  const child = spawn(process.execPath, [...nodeArgs, '-r', 'ts-node/register/transpile-only', join(ROOT, 'bench', 'baselines', script)], {
     cwd: ROOT,
     env: { PATH: process.env.PATH, NODE_ENV: 'production', PORT: '0' },
     stdio: ['ignore', 'pipe', 'inherit'],
@@ -101,9 +101,9 @@ export function buildService(): void {
 }
 
 /** Starts the service on a store, with its default configuration except rate limiting. */
-export async function startService(store: Store, extraEnv: Record<string, string> = {}): Promise<Target> {
+export async function startService(store: Store, extraEnv: Record<string, string> = {}, nodeArgs: readonly string[] = []): Promise<Target> {
   const port = await freePort();
-  const child = spawn(process.execPath, [join(ROOT, 'dist', 'main.js')], {
+  const child = spawn(process.execPath, [...nodeArgs, join(ROOT, 'dist', 'main.js')], {
     cwd: ROOT,
     env: {
       PATH: process.env.PATH,
