@@ -1,9 +1,9 @@
 import { type Kysely, type Selectable } from 'kysely';
 import type { StoreScope } from '../../config/app-config';
 import type { DatabaseConnection } from '../../database/database-connection';
-import type { DatabaseSchema, StockLevelsTable } from '../../database/schema';
+import type { DatabaseSchema, IdempotencyRecordsTable, StockLevelsTable } from '../../database/schema';
 import type { StockLevel } from '../domain/stock-level';
-import { InventoryRepository, type InventoryWriteTransaction } from './inventory.repository';
+import { type IdempotencyRecord, InventoryRepository, type InventoryWriteTransaction } from './inventory.repository';
 
 export function toStockLevel(row: Selectable<StockLevelsTable>): StockLevel {
   return {
@@ -12,6 +12,20 @@ export function toStockLevel(row: Selectable<StockLevelsTable>): StockLevel {
     quantity: row.quantity,
     version: row.version,
     lastUpdated: new Date(row.last_updated),
+  };
+}
+
+export type IdempotencyRecordRow = Pick<Selectable<IdempotencyRecordsTable>, 'fingerprint' | 'status_code' | 'response_body' | 'content_type' | 'expires_at'>;
+
+/** A stored answer, or undefined while the record is only a claim (no answer yet). */
+export function toIdempotencyRecord(row: IdempotencyRecordRow): IdempotencyRecord | undefined {
+  if (row.response_body === null) {
+    return undefined;
+  }
+  return {
+    fingerprint: row.fingerprint,
+    response: { status: row.status_code, body: row.response_body, ...(row.content_type === null ? {} : { contentType: row.content_type }) },
+    expiresAt: new Date(row.expires_at),
   };
 }
 

@@ -14,7 +14,7 @@ import {
   levelId,
   type LevelRef,
 } from './inventory.repository';
-import { KyselyInventoryRepository, toStockLevel } from './kysely-inventory.repository';
+import { type IdempotencyRecordRow, KyselyInventoryRepository, toIdempotencyRecord, toStockLevel } from './kysely-inventory.repository';
 
 /**
  * The statements of a group transaction. Each takes whole sets as arrays (unnested in SQL), so
@@ -99,15 +99,7 @@ function isLockTimeout(error: unknown): boolean {
   return typeof error === 'object' && error !== null && (error as { code?: unknown }).code === LOCK_NOT_AVAILABLE;
 }
 
-interface RecordRow {
-  client_id: string;
-  idempotency_key: string;
-  fingerprint: string;
-  status_code: number;
-  response_body: string | null;
-  content_type: string | null;
-  expires_at: string;
-}
+type RecordRow = IdempotencyRecordRow & { client_id: string; idempotency_key: string };
 
 /**
  * The PostgreSQL adapter: a group transaction is BEGIN, claim the keys, lock the levels, write
@@ -170,12 +162,9 @@ class PostgresWriteTransaction implements InventoryWriteTransaction {
     const { rows } = await this.run<RecordRow>(STATEMENTS.findRecords, [keys.map((ref) => ref.clientId), keys.map((ref) => ref.key)]);
     const records = new Map<string, IdempotencyRecord>();
     for (const row of rows) {
-      if (row.response_body !== null) {
-        records.set(keyId({ clientId: row.client_id, key: row.idempotency_key }), {
-          fingerprint: row.fingerprint,
-          response: { status: row.status_code, body: row.response_body, ...(row.content_type === null ? {} : { contentType: row.content_type }) },
-          expiresAt: new Date(row.expires_at),
-        });
+      const record = toIdempotencyRecord(row);
+      if (record !== undefined) {
+        records.set(keyId({ clientId: row.client_id, key: row.idempotency_key }), record);
       }
     }
     return records;

@@ -15,7 +15,7 @@ import {
   levelId,
   type LevelRef,
 } from './inventory.repository';
-import { KyselyInventoryRepository, toStockLevel } from './kysely-inventory.repository';
+import { type IdempotencyRecordRow, KyselyInventoryRepository, toIdempotencyRecord, toStockLevel } from './kysely-inventory.repository';
 
 type LevelRow = Selectable<StockLevelsTable>;
 
@@ -124,15 +124,10 @@ class SqliteWriteTransaction implements InventoryWriteTransaction {
   findIdempotencyRecords(keys: readonly KeyRef[]): Promise<Map<string, IdempotencyRecord>> {
     const records = new Map<string, IdempotencyRecord>();
     for (const ref of keys) {
-      const row = this.statements.findRecord.all([ref.clientId, ref.key])[0] as
-        | { fingerprint: string; status_code: number; response_body: string | null; content_type: string | null; expires_at: string }
-        | undefined;
-      if (row !== undefined && row.response_body !== null) {
-        records.set(keyId(ref), {
-          fingerprint: row.fingerprint,
-          response: { status: row.status_code, body: row.response_body, ...(row.content_type === null ? {} : { contentType: row.content_type }) },
-          expiresAt: new Date(row.expires_at),
-        });
+      const row = this.statements.findRecord.all([ref.clientId, ref.key])[0] as IdempotencyRecordRow | undefined;
+      const record = row && toIdempotencyRecord(row);
+      if (record !== undefined) {
+        records.set(keyId(ref), record);
       }
     }
     return Promise.resolve(records);
