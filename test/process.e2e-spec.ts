@@ -56,4 +56,40 @@ describe('the service process', () => {
     expect(of('req-applied').find((line) => line.msg === 'update applied')).toMatchObject({ storeId: 'store-1', productId: 'SKU-001', delta: 5 });
     expect(service.output.join('\n')).not.toContain(secretKey);
   });
+
+  it('logs a batch as one line with its outcomes, and its items only at debug', async () => {
+    const batch = (prefix: string) => ({
+      storeId: 'store-1',
+      updates: [
+        { productId: 'SKU-002', delta: 1, version: prefix === 'info' ? 8 : 9, idempotencyKey: `${prefix}-1` },
+        { productId: 'SKU-001', delta: 1, version: 1, idempotencyKey: `${prefix}-2` },
+      ],
+    });
+    const send = (body: object, requestId: string) =>
+      fetch(`${service!.url}/v1/inventory/updates`, {
+        method: 'POST',
+        headers: { 'X-API-Key': 'demo', 'Content-Type': 'application/json', 'X-Request-Id': requestId },
+        body: JSON.stringify(body),
+      });
+    const linesOf = (requestId: string) => jsonLines(service!.output).filter((line) => line.reqId === requestId && line.msg !== 'update submitted to queue');
+
+    service = await spawnService({ ...store.env, LOG_LEVEL: 'info' });
+    expect((await send(batch('info'), 'req-batch')).status).toBe(200);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(linesOf('req-batch')).toEqual([
+      expect.objectContaining({ level: 40, msg: 'batch processed', storeId: 'store-1', updates: 2, atomic: false, outcomes: { applied: 1, version_conflict: 1 } }),
+    ]);
+    await service.stop('SIGKILL');
+
+    service = await spawnService({ ...store.env, LOG_LEVEL: 'debug' });
+    expect((await send(batch('debug'), 'req-batch-debug')).status).toBe(200);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(linesOf('req-batch-debug').map((line) => [line.level, line.msg])).toEqual(
+      expect.arrayContaining([
+        [20, 'update applied'],
+        [20, 'update rejected'],
+        [40, 'batch processed'],
+      ]),
+    );
+  });
 });
