@@ -163,9 +163,12 @@ export class InventoryService implements BeforeApplicationShutdown {
     if (job.items.length === 1) {
       this.logOutcome(job.items[0], result.items[0], outcomes[0], 'info');
     } else {
-      // A batch gets one line; its items get theirs at debug.
-      job.items.forEach((item, index) => this.logOutcome(item, result.items[index], outcomes[index], 'debug'));
-      const counts = outcomes.reduce<Partial<Record<UpdateOutcome, number>>>((tally, outcome) => ({ ...tally, [outcome]: (tally[outcome] ?? 0) + 1 }), {});
+      // A batch gets one line; its items get theirs at debug (not even built when debug is off).
+      if (this.logger.logger.isLevelEnabled('debug')) {
+        job.items.forEach((item, index) => this.logOutcome(item, result.items[index], outcomes[index], 'debug'));
+      }
+      const counts: Partial<Record<UpdateOutcome, number>> = {};
+      outcomes.forEach((outcome) => (counts[outcome] = (counts[outcome] ?? 0) + 1));
       const allApplied = outcomes.every((outcome) => outcome === 'applied' || outcome === 'replayed');
       this.logger[allApplied ? 'info' : 'warn']({ storeId: job.items[0].command.storeId, updates: job.items.length, atomic: job.atomic, outcomes: counts }, 'batch processed');
     }
