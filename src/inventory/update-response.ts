@@ -3,9 +3,9 @@ import { type ErrorCode } from '../common/errors/api-error';
 import { PROBLEM_CONTENT_TYPE, problemOf } from '../common/errors/problem-details';
 import type { StoredResponse } from '../idempotency/stored-response';
 import type { SetDecision } from './domain/set-decision';
-import type { StockLevel } from './domain/stock-level';
 import type { SetLevelCommand, UpdateCommand } from './domain/update-command';
 import type { UpdateDecision } from './domain/update-decision';
+import { StockLevelResponseDto } from './dto/stock-level.dto';
 
 /**
  * The documented update results, rendered once: these exact bytes are what the client gets,
@@ -73,9 +73,9 @@ export function renderSetDecision(command: SetLevelCommand, decision: SetDecisio
   };
   switch (decision.kind) {
     case 'create':
-      return respond(HttpStatus.CREATED, levelBody(decision.next));
+      return respond(HttpStatus.CREATED, StockLevelResponseDto.of(decision.next));
     case 'set':
-      return respond(HttpStatus.OK, levelBody(decision.next));
+      return respond(HttpStatus.OK, StockLevelResponseDto.of(decision.next));
     case 'reject':
       switch (decision.reason) {
         case 'LEVEL_NOT_FOUND':
@@ -94,16 +94,6 @@ export function renderSetDecision(command: SetLevelCommand, decision: SetDecisio
           return problem('QUANTITY_LIMIT_EXCEEDED', `level ${level} is at its highest version`, { currentVersion: decision.current.version });
       }
   }
-}
-
-export function levelBody(level: StockLevel): object {
-  return {
-    storeId: level.storeId,
-    productId: level.productId,
-    quantity: level.quantity,
-    version: level.version,
-    lastUpdated: level.lastUpdated.toISOString(),
-  };
 }
 
 /** An item of an atomic batch that would have applied, but was rolled back with the others. */
