@@ -86,6 +86,36 @@ describe('administration: PUT /v1/stores/:storeId/inventory/:productId', () => {
     expect(await history('NEW-E')).toHaveLength(1);
   });
 
+  it('does not keep a failed precondition under the key: the corrected retry with the same key executes', async () => {
+    await put('NEW-F', { quantity: 4 }).expect(201);
+    const required = await put('NEW-F', { quantity: 6 }, { 'Idempotency-Key': 'put-f-1' }).expect(428);
+    expect(required.headers['idempotent-replayed']).toBeUndefined();
+    const corrected = await put('NEW-F', { quantity: 6, version: 1 }, { 'Idempotency-Key': 'put-f-1' }).expect(200);
+    expect(corrected.headers['idempotent-replayed']).toBeUndefined();
+    expect(corrected.body).toMatchObject({ quantity: 6, version: 2 });
+
+    const stale = await put('NEW-F', { quantity: 7 }, { 'Idempotency-Key': 'put-f-2', 'If-Match': '"1"' }).expect(412);
+    expect(stale.body.code).toBe('PRECONDITION_FAILED');
+    await put('NEW-F', { quantity: 7 }, { 'Idempotency-Key': 'put-f-2', 'If-Match': '"2"' }).expect(200).expect('ETag', '"3"');
+    // What is stored still replays: the applied set, under its key.
+    await put('NEW-F', { quantity: 7 }, { 'Idempotency-Key': 'put-f-2', 'If-Match': '"2"' }).expect(200).expect('Idempotent-Replayed', 'true');
+    expect((await history('NEW-F')).map((entry) => entry.version)).toEqual([3, 2, 1]);
+  });
+
+  it('takes the Idempotency-Key header quoted as a Structured Field string, and refuses it twice', async () => {
+    const first = await put('NEW-G', { quantity: 2 }, { 'Idempotency-Key': '"put-g-1"' }).expect(201);
+    const again = await put('NEW-G', { quantity: 2 }, { 'Idempotency-Key': 'put-g-1' }).expect(201).expect('Idempotent-Replayed', 'true');
+    expect(again.text).toBe(first.text);
+    const twice = await app
+      .http()
+      .put('/v1/stores/store-1/inventory/NEW-G')
+      .set('X-API-Key', 'ops')
+      .set('Idempotency-Key', ['put-g-2', 'put-g-2'])
+      .send({ quantity: 3, version: 1 })
+      .expect(400);
+    expect(twice.body.errors).toEqual([{ field: 'Idempotency-Key', issue: expect.stringContaining('more than once') }]);
+  });
+
   it('keeps reason and reference of ordinary updates in the ledger, and counts them in the payload', async () => {
     const body = { storeId: 'store-1', productId: 'SKU-007', delta: -1, version: 9, idempotencyKey: 'note-1', reason: 'sale', reference: 'order-1001' };
     await postUpdate(app, body).expect(200);

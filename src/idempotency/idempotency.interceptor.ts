@@ -4,15 +4,17 @@ import { type Observable, of } from 'rxjs';
 import { fingerprintUpdate, type UpdatePayload } from './fingerprint';
 import { Metrics } from '../metrics/metrics';
 import { IdempotencyCache } from './idempotency-cache';
-import { IDEMPOTENT_REPLAYED_HEADER, keyReusedError, tryResolveIdempotencyKey } from './idempotency-key';
+import { idempotencyKeyHeaderOf, IDEMPOTENT_REPLAYED_HEADER, tryResolveIdempotencyKey } from './idempotency-key';
 
 /** Fields of a single update that define its payload; anything else goes to validation. */
 const SINGLE_UPDATE_FIELDS = new Set(['storeId', 'productId', 'delta', 'version', 'reason', 'reference', 'idempotencyKey']);
 
 /**
  * Fast path for retries of completed single updates: answered from the in-process cache with
- * the stored status and body, without validation, queue or database. Anything it cannot answer
- * with certainty continues down the normal path, whose transaction decides authoritatively.
+ * the stored status and body, without validation, queue or database. Only an exact retry is
+ * answered here; anything else — another payload under a known key included — continues down the
+ * normal path, so an invalid body is a 400 before any key is looked at, and the transaction
+ * decides key reuse authoritatively.
  */
 @Injectable()
 export class IdempotencyInterceptor implements NestInterceptor {
@@ -32,13 +34,10 @@ export class IdempotencyInterceptor implements NestInterceptor {
     if (!Object.keys(fields).every((field) => SINGLE_UPDATE_FIELDS.has(field))) {
       return next.handle();
     }
-    const key = tryResolveIdempotencyKey(request.headers['idempotency-key'], fields.idempotencyKey);
+    const key = tryResolveIdempotencyKey(idempotencyKeyHeaderOf(request), fields.idempotencyKey);
     const cached = key === undefined ? undefined : this.cache.get(request.client.id, key);
-    if (cached === undefined) {
+    if (cached === undefined || fingerprintUpdate(fields as Record<keyof UpdatePayload, unknown>) !== cached.fingerprint) {
       return next.handle();
-    }
-    if (fingerprintUpdate(fields as Record<keyof UpdatePayload, unknown>) !== cached.fingerprint) {
-      throw keyReusedError();
     }
     this.metrics.updates.inc({ outcome: 'replayed' });
     const response = http.getResponse<Response>();

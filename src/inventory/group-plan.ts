@@ -133,10 +133,11 @@ export class GroupPlan {
     const level = levelId(item.command);
     const current = pending.changes.get(level) ?? this.levels.get(level);
     const { response, applied } = item.type === 'adjust' ? this.adjust(job, item.command, current, pending) : this.set(job, item.command, current, pending);
-    if (ref !== undefined) {
+    const stored = ref !== undefined && isStoredOutcome(response);
+    if (stored) {
       pending.owners.set(keyId(ref), { ref, fingerprint: item.fingerprint, response });
     }
-    return { kind: 'executed', response, applied, stored: ref !== undefined, expiresAt };
+    return { kind: 'executed', response, applied, stored, expiresAt };
   }
 
   /** The answer a key already has, in this group or from an earlier transaction; undefined if none. */
@@ -202,6 +203,15 @@ interface Pending {
 interface Decided {
   readonly response: StoredResponse;
   readonly applied: boolean;
+}
+
+/**
+ * What an idempotency key keeps: the outcome of the change (200, 201) and definitive business
+ * outcomes (404, 409). A failed precondition of an admin set (412, 428) is not one: the request
+ * was incomplete or based on a stale read, and its corrected retry may reuse the key.
+ */
+function isStoredOutcome(response: StoredResponse): boolean {
+  return response.status === 200 || response.status === 201 || response.status === 404 || response.status === 409;
 }
 
 /** An item of a rolled-back atomic job: nothing applied, nothing stored. */

@@ -8,7 +8,8 @@ import { ApiError, type FieldIssue } from '../common/errors/api-error';
 import { AdminOnly } from '../common/auth/admin-only.decorator';
 import { RequestId } from '../common/http/request-id.decorator';
 import { IdempotencyInterceptor } from '../idempotency/idempotency.interceptor';
-import { IDEMPOTENCY_KEY_HEADER, IDEMPOTENCY_KEY_PATTERN, IDEMPOTENT_REPLAYED_HEADER } from '../idempotency/idempotency-key';
+import { type HeaderKey, IDEMPOTENCY_KEY_HEADER, IDEMPOTENT_REPLAYED_HEADER } from '../idempotency/idempotency-key';
+import { IdempotencyKeyHeader } from '../idempotency/idempotency-key-header.decorator';
 import type { SetLevelCommand } from './domain/update-command';
 import { InventoryBatchItemDto, InventoryBatchUpdateCreateDto, InventoryUpdateCreateDto, StockLevelSetDto } from './dto/inventory-update.dto';
 import { ChangeResponseDto, HistoryQueryDto, HistoryResponseDto } from '../changes/dto/change.dto';
@@ -51,7 +52,12 @@ export class InventoryController {
       'Idempotent: every update carries a key; a retry with the same key and payload returns the stored answer with `Idempotent-Replayed: true`, ' +
       'the same key with another payload is refused with 422. A batch answers 200 with one result per item; with `atomic: true` all items apply or none.',
   })
-  @ApiHeader({ name: IDEMPOTENCY_KEY_HEADER, required: false, description: 'Single updates only: the idempotency key, instead of (or equal to) the `idempotencyKey` field.' })
+  @ApiHeader({
+    name: IDEMPOTENCY_KEY_HEADER,
+    required: false,
+    description:
+      'Single updates only: the idempotency key, instead of (or equal to) the `idempotencyKey` field. Bare (`k1`) or as a Structured Field string (`"k1"`); sent once, with one key.',
+  })
   @ApiBody({
     schema: { oneOf: [{ $ref: getSchemaPath(InventoryUpdateCreateDto) }, { $ref: getSchemaPath(InventoryBatchUpdateCreateDto) }] },
     examples: UPDATE_EXAMPLES,
@@ -123,7 +129,11 @@ export class InventoryController {
       'with its reason and reference. An optional Idempotency-Key makes retries replay the first answer.',
   })
   @ApiHeader({ name: 'If-Match', required: false, description: 'The level’s current version as its ETag, e.g. `"12"`.' })
-  @ApiHeader({ name: IDEMPOTENCY_KEY_HEADER, required: false, description: 'Optional: a retry with the same key and body replays the stored answer.' })
+  @ApiHeader({
+    name: IDEMPOTENCY_KEY_HEADER,
+    required: false,
+    description: 'Optional: a retry with the same key and body replays the stored answer (not of a 412 or 428). Bare (`k1`) or quoted (`"k1"`).',
+  })
   @ApiResponse({ status: 200, description: 'Set.', type: StockLevelResponseDto, headers: { ETag: { description: 'The new version.', schema: { type: 'string' } } } })
   @ApiResponse({ status: 201, description: 'Created at version 1.', type: StockLevelResponseDto, headers: { ETag: { schema: { type: 'string' } }, Location: { schema: { type: 'string' } } } })
   @ApiProblemResponse(403, 'ADMIN_REQUIRED: not an admin key (or STORE_FORBIDDEN).')
@@ -137,7 +147,7 @@ export class InventoryController {
     @Param() { storeId, productId }: StockLevelParamsDto,
     @Body() body: StockLevelSetDto,
     @Headers('if-match') ifMatch: string | undefined,
-    @Headers('idempotency-key') idempotencyKey: string | undefined,
+    @IdempotencyKeyHeader() idempotencyKey: HeaderKey,
     @CurrentClient() client: Client,
     @RequestId() requestId: string,
     @Res({ passthrough: true }) response: Response,
@@ -174,7 +184,7 @@ export class InventoryController {
 }
 
 /** The set command of a PUT: the expected version from the body or If-Match (equal if both). */
-function setCommandOf(storeId: string, productId: string, body: StockLevelSetDto, ifMatch: string | undefined, idempotencyKey: string | undefined): SetLevelCommand {
+function setCommandOf(storeId: string, productId: string, body: StockLevelSetDto, ifMatch: string | undefined, idempotencyKey: HeaderKey): SetLevelCommand {
   const issues: FieldIssue[] = [];
   const matched = ifMatch === undefined ? undefined : /^"(\d{1,16})"$/.exec(ifMatch.trim());
   const headerVersion = matched?.[1] === undefined ? undefined : Number(matched[1]);
@@ -184,8 +194,8 @@ function setCommandOf(storeId: string, productId: string, body: StockLevelSetDto
   if (headerVersion !== undefined && body.version !== undefined && headerVersion !== body.version) {
     issues.push({ field: 'If-Match', issue: 'names another version than the body; send one, or both equal' });
   }
-  if (idempotencyKey !== undefined && !IDEMPOTENCY_KEY_PATTERN.test(idempotencyKey)) {
-    issues.push({ field: IDEMPOTENCY_KEY_HEADER, issue: 'must be 1-255 printable ASCII characters' });
+  if (idempotencyKey !== undefined && 'issue' in idempotencyKey) {
+    issues.push(idempotencyKey.issue);
   }
   if (issues.length > 0) {
     throw ApiError.validation(issues);
@@ -196,7 +206,7 @@ function setCommandOf(storeId: string, productId: string, body: StockLevelSetDto
     productId,
     quantity: body.quantity,
     ...(expectedVersion === undefined ? {} : { expectedVersion, precondition: headerVersion === undefined ? 'version' : 'if-match' }),
-    ...(idempotencyKey === undefined ? {} : { idempotencyKey }),
+    ...(idempotencyKey !== undefined && 'key' in idempotencyKey ? { idempotencyKey: idempotencyKey.key } : {}),
     ...noteOf(body),
   };
 }

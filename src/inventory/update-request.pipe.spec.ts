@@ -1,5 +1,6 @@
 import fc from 'fast-check';
 import { ApiError } from '../common/errors/api-error';
+import { parseIdempotencyKeyHeader } from '../idempotency/idempotency-key';
 import { type UpdateRequest, UpdateRequestPipe } from './update-request.pipe';
 
 /**
@@ -200,7 +201,13 @@ function asParsedJson<T>(value: T): T {
 
 type Outcome = { readonly ok: true; readonly value: UpdateRequest } | { readonly ok: false; readonly error: unknown };
 
-async function run(body: unknown, idempotencyKeyHeader: string | undefined): Promise<Outcome> {
+/**
+ * `header` is the key a client means to send; it goes on the wire as a Structured Field string
+ * (quoted, `"` and `\\` escaped), so every key string — commas and quotes included — reaches
+ * the pipe through the header parser.
+ */
+async function run(body: unknown, header: string | undefined): Promise<Outcome> {
+  const idempotencyKeyHeader = header === undefined ? undefined : parseIdempotencyKeyHeader(`"${header.replace(/[\\"]/g, (char) => `\\${char}`)}"`);
   try {
     return { ok: true, value: await new UpdateRequestPipe().transform({ body, idempotencyKeyHeader }) };
   } catch (error) {

@@ -2,20 +2,19 @@ import { createParamDecorator, type ExecutionContext, Injectable, type PipeTrans
 import type { Request } from 'express';
 import { ApiError, type FieldIssue } from '../common/errors/api-error';
 import { createValidationPipe } from '../common/http/validation';
-import { IDEMPOTENCY_KEY_HEADER, resolveIdempotencyKey } from '../idempotency/idempotency-key';
+import { type HeaderKey, IDEMPOTENCY_KEY_HEADER, idempotencyKeyHeaderOf, resolveIdempotencyKey } from '../idempotency/idempotency-key';
 import type { ChangeNote, UpdateCommand } from './domain/update-command';
 import { InventoryBatchUpdateCreateDto, InventoryUpdateCreateDto } from './dto/inventory-update.dto';
 
 /** What an update request carries before validation: the body and the key header. */
 export interface RawUpdateRequest {
   readonly body: unknown;
-  readonly idempotencyKeyHeader: string | undefined;
+  readonly idempotencyKeyHeader: HeaderKey;
 }
 
 export const RawUpdate = createParamDecorator((_data: unknown, context: ExecutionContext): RawUpdateRequest => {
   const request = context.switchToHttp().getRequest<Request>();
-  const header = request.headers['idempotency-key'];
-  return { body: request.body, idempotencyKeyHeader: typeof header === 'string' ? header : undefined };
+  return { body: request.body, idempotencyKeyHeader: idempotencyKeyHeaderOf(request) };
 });
 
 export type UpdateRequest =

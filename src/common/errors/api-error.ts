@@ -1,31 +1,131 @@
 import { HttpStatus } from '@nestjs/common';
 
-/** Every error a client can receive outside the update results, with its status and title. */
+/**
+ * Every error a client can receive outside the update results: its status, title, and what it
+ * means and what to do about it (served as the page its `type` URI points at).
+ */
 export const ERROR_CATALOG = {
-  VALIDATION_FAILED: { status: HttpStatus.BAD_REQUEST, title: 'Request validation failed' },
-  MALFORMED_JSON: { status: HttpStatus.BAD_REQUEST, title: 'Malformed JSON body' },
-  UNAUTHENTICATED: { status: HttpStatus.UNAUTHORIZED, title: 'Missing or unknown API key' },
-  STORE_FORBIDDEN: { status: HttpStatus.FORBIDDEN, title: 'API key not allowed for this store' },
-  ADMIN_REQUIRED: { status: HttpStatus.FORBIDDEN, title: 'Admin API key required' },
-  ROUTE_NOT_FOUND: { status: HttpStatus.NOT_FOUND, title: 'No such route' },
-  LEVEL_NOT_FOUND: { status: HttpStatus.NOT_FOUND, title: 'Stock level not found' },
-  PRODUCT_NOT_FOUND: { status: HttpStatus.NOT_FOUND, title: 'Product not found' },
-  IDEMPOTENCY_KEY_IN_USE: { status: HttpStatus.CONFLICT, title: 'Idempotency key in use' },
-  VERSION_CONFLICT: { status: HttpStatus.CONFLICT, title: 'Version conflict' },
-  QUANTITY_LIMIT_EXCEEDED: { status: HttpStatus.CONFLICT, title: 'Quantity limit exceeded' },
-  PRECONDITION_FAILED: { status: HttpStatus.PRECONDITION_FAILED, title: 'Precondition failed' },
-  PRECONDITION_REQUIRED: { status: 428, title: 'Precondition required' },
-  PAYLOAD_TOO_LARGE: { status: HttpStatus.PAYLOAD_TOO_LARGE, title: 'Request body too large' },
-  UNSUPPORTED_MEDIA_TYPE: { status: HttpStatus.UNSUPPORTED_MEDIA_TYPE, title: 'Unsupported media type' },
-  IDEMPOTENCY_KEY_REUSED: { status: HttpStatus.UNPROCESSABLE_ENTITY, title: 'Idempotency key reused' },
-  RATE_LIMITED: { status: HttpStatus.TOO_MANY_REQUESTS, title: 'Too many requests' },
-  INTERNAL_ERROR: { status: HttpStatus.INTERNAL_SERVER_ERROR, title: 'Internal server error' },
-  QUEUE_FULL: { status: HttpStatus.SERVICE_UNAVAILABLE, title: 'Update queue full' },
-  SHUTTING_DOWN: { status: HttpStatus.SERVICE_UNAVAILABLE, title: 'Service shutting down' },
-  DATABASE_UNAVAILABLE: { status: HttpStatus.SERVICE_UNAVAILABLE, title: 'Database unavailable' },
-  NOT_READY: { status: HttpStatus.SERVICE_UNAVAILABLE, title: 'Not ready' },
-  PROCESSING_TIMEOUT: { status: HttpStatus.GATEWAY_TIMEOUT, title: 'Update not finished in time' },
-} as const satisfies Record<string, { status: HttpStatus; title: string }>;
+  VALIDATION_FAILED: {
+    status: HttpStatus.BAD_REQUEST,
+    title: 'Request validation failed',
+    about: 'A field, header, query or path parameter is missing, of the wrong type, out of range or unknown. `errors` names every one of them with what is wrong. Nothing was changed; correct the request and send it again (the same idempotency key may be reused: input errors are not stored).',
+  },
+  MALFORMED_JSON: {
+    status: HttpStatus.BAD_REQUEST,
+    title: 'Malformed JSON body',
+    about: 'The body is not valid JSON. Nothing was changed; send a JSON object.',
+  },
+  UNAUTHENTICATED: {
+    status: HttpStatus.UNAUTHORIZED,
+    title: 'Missing or unknown API key',
+    about: 'Every /v1 route needs a valid key in the X-API-Key header.',
+  },
+  STORE_FORBIDDEN: {
+    status: HttpStatus.FORBIDDEN,
+    title: 'API key not allowed for this store',
+    about: 'The API key is scoped to other stores. Use a key whose scope includes this store.',
+  },
+  ADMIN_REQUIRED: {
+    status: HttpStatus.FORBIDDEN,
+    title: 'Admin API key required',
+    about: 'Creating a level and setting an absolute quantity need an admin key.',
+  },
+  ROUTE_NOT_FOUND: {
+    status: HttpStatus.NOT_FOUND,
+    title: 'No such route',
+    about: 'No route has this path. The API reference lists every route.',
+  },
+  METHOD_NOT_ALLOWED: {
+    status: HttpStatus.METHOD_NOT_ALLOWED,
+    title: 'Method not allowed',
+    about: 'The route exists, but not with this method. The Allow header lists the methods it takes.',
+  },
+  LEVEL_NOT_FOUND: {
+    status: HttpStatus.NOT_FOUND,
+    title: 'Stock level not found',
+    about: 'There is no stock level for this store and product. An admin key creates levels.',
+  },
+  PRODUCT_NOT_FOUND: {
+    status: HttpStatus.NOT_FOUND,
+    title: 'Product not found',
+    about: 'No store this API key may see has a level of this product.',
+  },
+  IDEMPOTENCY_KEY_IN_USE: {
+    status: HttpStatus.CONFLICT,
+    title: 'Idempotency key in use',
+    about: 'Another instance is still processing a request with this idempotency key. Retry after Retry-After with the same key and payload: you get that request’s outcome.',
+  },
+  VERSION_CONFLICT: {
+    status: HttpStatus.CONFLICT,
+    title: 'Version conflict',
+    about: 'The version sent is not the level’s current version (currentVersion): someone changed it since it was read. Read it again, decide again, and send the change with the new version and a new idempotency key.',
+  },
+  QUANTITY_LIMIT_EXCEEDED: {
+    status: HttpStatus.CONFLICT,
+    title: 'Quantity limit exceeded',
+    about: 'The change would take the level beyond the largest quantity or version the service keeps.',
+  },
+  PRECONDITION_FAILED: {
+    status: HttpStatus.PRECONDITION_FAILED,
+    title: 'Precondition failed',
+    about: 'If-Match names a version that is not the level’s current one, or a level that does not exist. Read the level (its ETag) and try again. Not stored under the idempotency key: the corrected request may reuse it.',
+  },
+  PRECONDITION_REQUIRED: {
+    status: 428,
+    title: 'Precondition required',
+    about: 'The level exists, so changing it needs its current version (body `version` or If-Match), so that no change made since it was read is overwritten. Not stored under the idempotency key: the corrected request may reuse it.',
+  },
+  PAYLOAD_TOO_LARGE: {
+    status: HttpStatus.PAYLOAD_TOO_LARGE,
+    title: 'Request body too large',
+    about: 'The body is larger than the service accepts (BODY_LIMIT_BYTES). Split a large batch.',
+  },
+  UNSUPPORTED_MEDIA_TYPE: {
+    status: HttpStatus.UNSUPPORTED_MEDIA_TYPE,
+    title: 'Unsupported media type',
+    about: 'Bodies must be UTF-8 JSON (application/json), sent as is or with Content-Encoding gzip, deflate or br.',
+  },
+  IDEMPOTENCY_KEY_REUSED: {
+    status: HttpStatus.UNPROCESSABLE_ENTITY,
+    title: 'Idempotency key reused',
+    about: 'This idempotency key was used before with a different payload. A key stands for one change: use a new key for a new change.',
+  },
+  RATE_LIMITED: {
+    status: HttpStatus.TOO_MANY_REQUESTS,
+    title: 'Too many requests',
+    about: 'Over the API key’s request rate, or too many failed authentications from this address. Wait for Retry-After seconds.',
+  },
+  INTERNAL_ERROR: {
+    status: HttpStatus.INTERNAL_SERVER_ERROR,
+    title: 'Internal server error',
+    about: 'An unexpected failure. Quote the requestId when reporting it. A change retried with the same idempotency key is never applied twice.',
+  },
+  QUEUE_FULL: {
+    status: HttpStatus.SERVICE_UNAVAILABLE,
+    title: 'Update queue full',
+    about: 'The instance has more updates waiting than it holds. Nothing was done: retry after Retry-After with the same idempotency key.',
+  },
+  SHUTTING_DOWN: {
+    status: HttpStatus.SERVICE_UNAVAILABLE,
+    title: 'Service shutting down',
+    about: 'This instance is stopping. Nothing was done: retry after Retry-After (another instance, or this one once restarted) with the same idempotency key.',
+  },
+  DATABASE_UNAVAILABLE: {
+    status: HttpStatus.SERVICE_UNAVAILABLE,
+    title: 'Database unavailable',
+    about: 'The database cannot be reached. Retry a change after Retry-After with the same idempotency key: if its commit was cut off it is replayed, never applied twice.',
+  },
+  NOT_READY: {
+    status: HttpStatus.SERVICE_UNAVAILABLE,
+    title: 'Not ready',
+    about: 'The readiness probe failed; `checks` tells which check.',
+  },
+  PROCESSING_TIMEOUT: {
+    status: HttpStatus.GATEWAY_TIMEOUT,
+    title: 'Update not finished in time',
+    about: 'The change was accepted but not finished within PROCESSING_TIMEOUT_MS; it may still apply. Retry with the same idempotency key and payload to learn its outcome.',
+  },
+} as const satisfies Record<string, { status: HttpStatus | number; title: string; about: string }>;
 
 export type ErrorCode = keyof typeof ERROR_CATALOG;
 
