@@ -1,5 +1,5 @@
 import { getLevel, ledgerRows, postUpdate, UPDATES_PATH } from './helpers/inventory-client';
-import { startApp, type TestApp } from './helpers/test-app';
+import { startApp, type TestApp, twice } from './helpers/test-app';
 
 const update = (overrides: Record<string, unknown> = {}) => ({ storeId: 'store-1', productId: 'SKU-009', delta: 1, version: 7, ...overrides });
 
@@ -45,7 +45,7 @@ describe('the Idempotency-Key header', () => {
       .http()
       .post(UPDATES_PATH)
       .set('X-API-Key', 'demo')
-      .set('Idempotency-Key', ['twice-001', 'twice-001'])
+      .set('Idempotency-Key', twice('twice-001'))
       .send(update({ productId: 'SKU-010', version: before.version }))
       .expect(400);
     expect(response.body.errors).toEqual([{ field: 'Idempotency-Key', issue: expect.stringContaining('more than once') }]);

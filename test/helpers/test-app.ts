@@ -59,3 +59,11 @@ export async function startApp(options: TestAppOptions = {}): Promise<TestApp> {
     },
   };
 }
+
+/**
+ * A header value that supertest sends as two header lines (Node's setHeader takes an array);
+ * its types only admit a string.
+ */
+export function twice(value: string): string {
+  return [value, value] as unknown as string;
+}

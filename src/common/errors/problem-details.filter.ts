@@ -1,36 +1,37 @@
-import { type ArgumentsHost, Catch, type ExceptionFilter, HttpException, HttpStatus } from '@nestjs/common';
+import { type ArgumentsHost, Catch, type ExceptionFilter, HttpException } from '@nestjs/common';
 import type { Request, Response } from 'express';
 import { InjectPinoLogger, PinoLogger } from 'nestjs-pino';
 import { Metrics } from '../../metrics/metrics';
 import { requestIdOf } from '../http/request-id';
-import { ApiError, type ErrorCode } from './api-error';
+import { RouteTable } from '../http/route-table';
+import { ApiError } from './api-error';
 import { PROBLEM_CONTENT_TYPE, type ProblemDetails, problemOf } from './problem-details';
 
-/** Errors raised by the JSON body parser carry a `type` and a `status`. */
-interface BodyParserError {
-  type: string;
-  status: number;
-  message: string;
+/**
+ * Errors of the HTTP layer below Nest (body-parser, zlib, the router) follow http-errors: a
+ * `status` (4xx for the client's fault), and from body-parser a `type` saying what failed.
+ */
+interface HttpLayerError {
+  readonly status: number;
+  readonly type?: unknown;
+  readonly code?: unknown;
+  readonly message: string;
 }
 
-function isBodyParserError(error: unknown): error is BodyParserError {
-  return (
-    typeof error === 'object' &&
-    error !== null &&
-    typeof (error as BodyParserError).type === 'string' &&
-    typeof (error as BodyParserError).status === 'number'
-  );
+function isHttpLayerError(error: unknown): error is HttpLayerError {
+  return error instanceof Error && typeof (error as { status?: unknown }).status === 'number';
 }
 
-const CODE_BY_HTTP_STATUS: Partial<Record<number, ErrorCode>> = {
-  [HttpStatus.BAD_REQUEST]: 'VALIDATION_FAILED',
-  [HttpStatus.UNAUTHORIZED]: 'UNAUTHENTICATED',
-  [HttpStatus.NOT_FOUND]: 'ROUTE_NOT_FOUND',
-  [HttpStatus.PAYLOAD_TOO_LARGE]: 'PAYLOAD_TOO_LARGE',
-  [HttpStatus.UNSUPPORTED_MEDIA_TYPE]: 'UNSUPPORTED_MEDIA_TYPE',
-  [HttpStatus.TOO_MANY_REQUESTS]: 'RATE_LIMITED',
-  [HttpStatus.SERVICE_UNAVAILABLE]: 'SHUTTING_DOWN',
-};
+function hasValidPercentEncoding(path: string): boolean {
+  try {
+    decodeURIComponent(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+const INTERNAL_DETAIL = 'the request could not be completed; quote the requestId when reporting it';
 
 /**
  * The single mapping from anything thrown to an HTTP answer. Known errors keep their status;
@@ -41,6 +42,7 @@ export class ProblemDetailsFilter implements ExceptionFilter {
   constructor(
     @InjectPinoLogger(ProblemDetailsFilter.name) private readonly logger: PinoLogger,
     private readonly metrics: Metrics,
+    private readonly routes: RouteTable,
   ) {}
 
   catch(exception: unknown, host: ArgumentsHost): void {
@@ -48,7 +50,7 @@ export class ProblemDetailsFilter implements ExceptionFilter {
     const request = http.getRequest<Request>();
     const response = http.getResponse<Response>();
     const requestId = requestIdOf(request);
-    const { problem, headers } = this.toProblem(exception);
+    const { problem, headers } = this.toProblem(exception, request);
     problem.requestId = requestId;
     problem.instance = request.originalUrl;
     this.metrics.rejected.inc({ code: problem.code, status: String(problem.status) });
@@ -72,7 +74,7 @@ export class ProblemDetailsFilter implements ExceptionFilter {
     response.status(problem.status).type(PROBLEM_CONTENT_TYPE).send(JSON.stringify(problem));
   }
 
-  private toProblem(exception: unknown): { problem: ProblemDetails; headers: Record<string, string> } {
+  private toProblem(exception: unknown, request: Request): { problem: ProblemDetails; headers: Record<string, string> } {
     if (exception instanceof ApiError) {
       const extra = exception.options.errors ? { errors: exception.options.errors } : {};
       return {
@@ -80,33 +82,55 @@ export class ProblemDetailsFilter implements ExceptionFilter {
         headers: { ...exception.options.headers },
       };
     }
-    if (isBodyParserError(exception)) {
-      return { problem: this.fromBodyParser(exception), headers: {} };
-    }
     if (exception instanceof HttpException) {
-      const status = exception.getStatus();
-      const code = CODE_BY_HTTP_STATUS[status];
-      if (code !== undefined) {
-        const problem = problemOf(code, exception.message);
-        return { problem, headers: {} };
-      }
+      return this.fromFramework(exception.getStatus(), request);
     }
-    return { problem: problemOf('INTERNAL_ERROR', 'the request could not be completed; quote the requestId when reporting it'), headers: {} };
+    if (isHttpLayerError(exception)) {
+      return { problem: this.fromHttpLayer(exception, request), headers: {} };
+    }
+    return { problem: problemOf('INTERNAL_ERROR', INTERNAL_DETAIL), headers: {} };
   }
 
-  private fromBodyParser(error: BodyParserError): ProblemDetails {
+  /** Nest's own exceptions: in practice only its 404 for a request no route matched. */
+  private fromFramework(status: number, request: Request): { problem: ProblemDetails; headers: Record<string, string> } {
+    if (status === 404) {
+      const allowed = this.routes.methodsOf(request.path);
+      if (allowed.length === 0) {
+        return { problem: problemOf('ROUTE_NOT_FOUND', `no route ${request.method} ${request.path}`), headers: {} };
+      }
+      // RFC 9110: a 405 lists the methods the path does take.
+      return {
+        problem: problemOf('METHOD_NOT_ALLOWED', `${request.path} does not take ${request.method}; it takes ${allowed.join(', ')}`),
+        headers: { Allow: allowed.join(', ') },
+      };
+    }
+    if (status < 500) {
+      // The router refuses a path parameter it cannot percent-decode before any route runs.
+      const [field, issue] = hasValidPercentEncoding(request.path) ? ['request', 'could not be read'] : ['path', 'holds invalid percent-encoding'];
+      return { problem: problemOf('VALIDATION_FAILED', `the request ${field} ${issue}`, { errors: [{ field, issue }] }), headers: {} };
+    }
+    return { problem: problemOf('INTERNAL_ERROR', INTERNAL_DETAIL), headers: {} };
+  }
+
+  private fromHttpLayer(error: HttpLayerError, request: Request): ProblemDetails {
     switch (error.type) {
       case 'entity.too.large':
         return problemOf('PAYLOAD_TOO_LARGE', 'the request body exceeds the size limit');
       case 'entity.parse.failed':
-        return problemOf('MALFORMED_JSON', 'the request body is not valid JSON');
-      case 'charset.unsupported':
+        return problemOf('MALFORMED_JSON', 'the request body is not valid JSON', { errors: [{ field: 'body', issue: 'is not valid JSON' }] });
       case 'encoding.unsupported':
+        return problemOf('UNSUPPORTED_MEDIA_TYPE', `Content-Encoding ${String(request.headers['content-encoding'])} is not accepted; send the body as is, or as gzip, deflate or br`);
+      case 'charset.unsupported':
         return problemOf('UNSUPPORTED_MEDIA_TYPE', 'the request body must be UTF-8 encoded JSON');
-      default:
-        return error.status >= 400 && error.status < 500
-          ? problemOf('VALIDATION_FAILED', 'the request body could not be read')
-          : problemOf('INTERNAL_ERROR', 'the request could not be completed; quote the requestId when reporting it');
     }
+    if (error.status >= 500) {
+      return problemOf('INTERNAL_ERROR', INTERNAL_DETAIL);
+    }
+    const encoding = request.headers['content-encoding'];
+    if (encoding !== undefined && encoding !== 'identity') {
+      // zlib found the body corrupt, truncated, or not in the encoding it claims.
+      return problemOf('VALIDATION_FAILED', `the request body could not be decoded as ${encoding}`, { errors: [{ field: 'body', issue: `could not be decoded as Content-Encoding ${encoding}` }] });
+    }
+    return problemOf('VALIDATION_FAILED', 'the request body could not be read', { errors: [{ field: 'body', issue: 'could not be read' }] });
   }
 }
