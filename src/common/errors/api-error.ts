@@ -13,6 +13,7 @@ export const ERROR_CATALOG = {
   IDEMPOTENCY_KEY_IN_USE: { status: HttpStatus.CONFLICT, title: 'Idempotency key in use' },
   VERSION_CONFLICT: { status: HttpStatus.CONFLICT, title: 'Version conflict' },
   QUANTITY_LIMIT_EXCEEDED: { status: HttpStatus.CONFLICT, title: 'Quantity limit exceeded' },
+  FEED_POSITION_AHEAD: { status: HttpStatus.CONFLICT, title: 'Feed position beyond the last change' },
   PRECONDITION_FAILED: { status: HttpStatus.PRECONDITION_FAILED, title: 'Precondition failed' },
   PRECONDITION_REQUIRED: { status: 428, title: 'Precondition required' },
   PAYLOAD_TOO_LARGE: { status: HttpStatus.PAYLOAD_TOO_LARGE, title: 'Request body too large' },
