@@ -13,6 +13,10 @@
  * 3. Resume: after every batch of changes it saves {lastSeq, levels} to STATE_FILE (write to a
  *    temporary file, then rename, so a crash never leaves half a file). On restart it continues
  *    from the saved lastSeq instead of taking a new snapshot.
+ * 4. Re-snapshot: when the feed refuses the saved position (409 FEED_POSITION_AHEAD: the service
+ *    runs on a new or restored database; 410 FEED_POSITION_EXPIRED: the position is older than
+ *    the history the service keeps), following on would miss changes, so it takes a fresh
+ *    snapshot and follows the feed from there.
  * Errors (network, 5xx, 429) are retried with a growing delay; 401/403 stop it.
  */
 import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
@@ -30,6 +34,14 @@ interface Change {
   quantity: number;
   version: number;
   createdAt: string;
+}
+
+/** Problem codes meaning the feed cannot continue from the saved position: only a fresh snapshot helps. */
+const POSITION_REFUSED_CODES: ReadonlySet<string> = new Set(['FEED_POSITION_AHEAD', 'FEED_POSITION_EXPIRED']);
+
+interface Problem {
+  code?: string;
+  detail?: string;
 }
 
 interface SavedState {
@@ -75,7 +87,15 @@ export class StoreReplica {
       await this.retrying(() => this.snapshot());
     }
     while (!this.stopping.signal.aborted) {
-      await this.retrying(() => this.follow());
+      try {
+        await this.retrying(() => this.follow());
+      } catch (error) {
+        if (!(error instanceof PositionRefused)) {
+          throw error;
+        }
+        this.options.log?.(`the feed refused position ${this.lastSeq} (${error.code}: ${error.detail}); taking a fresh snapshot`);
+        await this.retrying(() => this.snapshot());
+      }
     }
   }
 
@@ -105,7 +125,8 @@ export class StoreReplica {
   }
 
   private async snapshot(): Promise<void> {
-    this.levels.clear();
+    // Built aside and swapped in at once, so a copy being replaced is never seen half-rebuilt.
+    const levels = new Map<string, ReplicaLevel>();
     let cursor: string | null = null;
     let firstPageSeq: number | undefined;
     do {
@@ -115,10 +136,12 @@ export class StoreReplica {
       );
       firstPageSeq ??= page.lastSeq;
       for (const { productId, quantity, version, lastUpdated } of page.items) {
-        this.levels.set(productId, { quantity, version, lastUpdated });
+        levels.set(productId, { quantity, version, lastUpdated });
       }
       cursor = page.nextCursor;
     } while (cursor !== null);
+    this.levels.clear();
+    levels.forEach((level, productId) => this.levels.set(productId, level));
     this.lastSeq = firstPageSeq;
     this.snapshots += 1;
     this.save();
@@ -153,7 +176,11 @@ export class StoreReplica {
       throw new FatalError(`${response.status} for ${path}: check API_KEY and STORE_ID`);
     }
     if (!response.ok) {
-      throw new Error(`${response.status} for ${path}`);
+      const problem = await problemOf(response);
+      if (problem.code !== undefined && POSITION_REFUSED_CODES.has(problem.code)) {
+        throw new PositionRefused(problem.code, problem.detail ?? `${response.status}`);
+      }
+      throw new Error(`${response.status}${problem.code === undefined ? '' : ` ${problem.code}`} for ${path}`);
     }
     return (await response.json()) as T;
   }
@@ -165,10 +192,10 @@ export class StoreReplica {
         await step();
         return;
       } catch (error) {
-        if (error instanceof FatalError || this.stopping.signal.aborted) {
-          if (error instanceof FatalError) {
-            throw error;
-          }
+        if (error instanceof FatalError || error instanceof PositionRefused) {
+          throw error;
+        }
+        if (this.stopping.signal.aborted) {
           return;
         }
         const delay = Math.min(30_000, 500 * 2 ** attempt);
@@ -179,7 +206,25 @@ export class StoreReplica {
   }
 }
 
+/** A failure retrying cannot fix. */
 class FatalError extends Error {}
+
+/** The feed refused the position: the copy must be rebuilt from a snapshot. */
+class PositionRefused extends Error {
+  constructor(
+    readonly code: string,
+    readonly detail: string,
+  ) {
+    super(`${code}: ${detail}`);
+  }
+}
+
+async function problemOf(response: Response): Promise<Problem> {
+  if (response.headers.get('content-type')?.startsWith('application/problem+json') !== true) {
+    return {};
+  }
+  return ((await response.json().catch(() => undefined)) as Problem | undefined) ?? {};
+}
 
 if (require.main === module) {
   const replica = new StoreReplica({

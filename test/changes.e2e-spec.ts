@@ -8,6 +8,24 @@ import { startApp, type TestApp } from './helpers/test-app';
 const apply = (app: TestApp, productId: string, version: number, key: string, storeId = 'store-1', apiKey = 'demo') =>
   postUpdate(app, { storeId, productId, delta: 1, version, idempotencyKey: key }, apiKey).expect(200);
 
+/** The last committed seq, read from the database. */
+async function headOf(app: TestApp): Promise<number> {
+  const { last_seq: head } = await app.connection.db.selectFrom('ledger_head').select('last_seq').executeTakeFirstOrThrow();
+  return head;
+}
+
+function expectPositionAhead(status: number, contentType: string | null | undefined, body: unknown, head: number): void {
+  expect(status).toBe(409);
+  expect(contentType).toMatch(/^application\/problem\+json/);
+  expect(body).toMatchObject({
+    type: '/problems/feed-position-ahead',
+    status: 409,
+    code: 'FEED_POSITION_AHEAD',
+    lastSeq: head,
+    detail: expect.stringMatching(/fresh snapshot.*lastSeq/),
+  });
+}
+
 async function seedStore2(app: TestApp): Promise<void> {
   await app.connection.db
     .insertInto('stock_levels')
@@ -123,6 +141,47 @@ describe('change feed: GET /v1/changes', () => {
     await app.http().get('/v1/changes').expect(401);
     await app.http().get('/v1/changes/stream').expect(401);
   });
+
+  it('refuses a position beyond the last change with 409 FEED_POSITION_AHEAD naming the real head', async () => {
+    const head = await headOf(app);
+    for (const query of [`?after=${head + 1}`, '?after=999999', `?after=${head + 1}&storeId=store-2`]) {
+      const response = await feed(query);
+      expectPositionAhead(response.status, response.headers['content-type'], response.body, head);
+    }
+    const scoped = await feed(`?after=${head + 1}`, 'pos2');
+    expectPositionAhead(scoped.status, scoped.headers['content-type'], scoped.body, head);
+  });
+
+  it('refuses it at once when asked to wait, while a position equal to the head still waits for the next change', async () => {
+    const head = await headOf(app);
+    const started = Date.now();
+    const refused = await feed(`?after=${head + 1}&waitSeconds=10`);
+    expect(Date.now() - started).toBeLessThan(5000);
+    expectPositionAhead(refused.status, refused.headers['content-type'], refused.body, head);
+
+    const waiting = feed(`?after=${head}&waitSeconds=10`).then((response) => response);
+    setTimeout(() => void apply(app, 'SKU-006', 18, 'feed-at-head').then(() => undefined), 300);
+    const response = await waiting;
+    expect(response.status).toBe(200);
+    expect(response.body.changes).toHaveLength(1);
+    expect(response.body.changes[0]).toMatchObject({ seq: head + 1, productId: 'SKU-006', idempotencyKey: 'feed-at-head' });
+  });
+
+  it('checks a position against the database head, not the instance’s cached one', async () => {
+    // A change committed by another instance sharing the database, which this one has not heard of.
+    const head = (await headOf(app)) + 1;
+    await app.connection.db.transaction().execute(async (transaction) => {
+      await transaction
+        .insertInto('ledger')
+        .values({ seq: head, store_id: 'store-2', product_id: 'SKU-001', delta: 1, quantity_after: 6, version_after: 1, idempotency_key: null, client_id: null, request_id: null, created_at: new Date().toISOString(), reason: null, reference: null })
+        .execute();
+      await transaction.updateTable('ledger_head').set({ last_seq: head }).where('id', '=', 1).execute();
+    });
+    const current = await feed(`?after=${head}`).expect(200);
+    expect(current.body).toEqual({ changes: [], lastSeq: head });
+    const ahead = await feed(`?after=${head + 1}`);
+    expectPositionAhead(ahead.status, ahead.headers['content-type'], ahead.body, head);
+  });
 });
 
 describe('change feed: GET /v1/changes/stream (Server-Sent Events)', () => {
@@ -203,6 +262,34 @@ describe('change feed: GET /v1/changes/stream (Server-Sent Events)', () => {
   it('refuses a Last-Event-ID that is not a seq', async () => {
     const response = await app.http().get('/v1/changes/stream').set('X-API-Key', 'demo').set('Last-Event-ID', 'abc').expect(400);
     expect(response.body.errors).toEqual([{ field: 'Last-Event-ID', issue: expect.any(String) }]);
+  });
+
+  it('refuses Last-Event-ID or ?after= beyond the head with a 409 problem before any event, and streams from the head itself', async () => {
+    const head = await headOf(app);
+    const refusals = [
+      [{ 'Last-Event-ID': String(head + 1) }, ''],
+      [{ 'Last-Event-ID': '999999' }, '?after=0'],
+      [{}, `?after=${head + 1}`],
+    ] as const;
+    for (const [headers, query] of refusals) {
+      const abort = new AbortController();
+      try {
+        const response = await fetch(`${app.url}/v1/changes/stream${query}`, { headers: { 'X-API-Key': 'demo', ...headers }, signal: abort.signal });
+        expectPositionAhead(response.status, response.headers.get('content-type'), await response.json(), head);
+      } finally {
+        abort.abort();
+      }
+    }
+
+    const atHead = await stream({ 'Last-Event-ID': String(head) });
+    try {
+      expect(atHead.status).toBe(200);
+      await apply(app, 'SKU-005', 3, 'sse-at-head');
+      const events = await atHead.until((received) => received.some((event) => event.event === 'change'));
+      expect(events.filter((event) => event.event === 'change').map((event) => event.id)).toEqual([String(head + 1)]);
+    } finally {
+      atHead.close();
+    }
   });
 
   it('delivers a large backlog to a reader that pauses, completely and in order', async () => {

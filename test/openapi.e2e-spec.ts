@@ -69,4 +69,12 @@ describe('the OpenAPI document', () => {
     );
     expect(update.parameters?.map((parameter) => parameter.name)).toEqual(expect.arrayContaining(['Idempotency-Key', 'X-Request-Id']));
   });
+
+  it('documents the refusal of a feed position beyond the head on both feed routes', () => {
+    for (const path of ['/v1/changes', '/v1/changes/stream']) {
+      const refusal = served.paths[path].get.responses['409'];
+      expect({ path, content: Object.keys(refusal?.content ?? {}) }).toEqual({ path, content: ['application/problem+json'] });
+      expect(refusal?.description).toContain('FEED_POSITION_AHEAD');
+    }
+  });
 });

@@ -1,8 +1,8 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { StoreReplica } from '../examples/store-replica';
-import { postUpdate } from './helpers/inventory-client';
+import { getLevel, postUpdate } from './helpers/inventory-client';
 import { readModifyWriteClient } from './helpers/load';
 import { startApp, type TestApp } from './helpers/test-app';
 
@@ -17,6 +17,12 @@ async function centralLevels(app: TestApp, storeId: string): Promise<Map<string,
 
 function copyOf(replica: StoreReplica): Map<string, { quantity: number; version: number }> {
   return new Map([...replica.levels].map(([productId, { quantity, version }]) => [productId, { quantity, version }]));
+}
+
+/** Applies +1 to a level at its current version. */
+async function bump(app: TestApp, productId: string, idempotencyKey: string): Promise<void> {
+  const { version } = await getLevel(app, 'store-1', productId);
+  await postUpdate(app, { storeId: 'store-1', productId, delta: 1, version, idempotencyKey }).expect(200);
 }
 
 /** Polls until the replica equals the central state; returns how long that took after the call. */
@@ -93,5 +99,57 @@ describe('examples/store-replica.ts', () => {
     await writers;
     expect(await convergence(app, replica, 'store-1', 1000)).toBeLessThan(1000);
     await replica.stop();
+  });
+
+  it('takes a fresh snapshot when its saved position is beyond the feed, then follows the feed from it', async () => {
+    // A copy saved against another database: a position this feed never reached, and levels that are not the central ones.
+    const stateFile = join(dir, 'ahead.json');
+    const stale = { quantity: 1, version: 999, lastUpdated: new Date(0).toISOString() };
+    writeFileSync(stateFile, JSON.stringify({ storeId: 'store-1', lastSeq: 999_999, levels: { 'SKU-001': stale, 'SKU-GONE': stale } }));
+    const log: string[] = [];
+    const replica = new StoreReplica({ baseUrl: app.url, apiKey: 'demo', storeId: 'store-1', stateFile, waitSeconds: 5, log: (line) => log.push(line) });
+    void replica.start();
+    try {
+      expect(await convergence(app, replica, 'store-1', 5000)).toBeLessThan(5000);
+      expect(replica.snapshots).toBe(1);
+      expect(log).toEqual(expect.arrayContaining([expect.stringMatching(/refused position 999999 \(FEED_POSITION_AHEAD.*taking a fresh snapshot/)]));
+      expect(replica.lastSeq).toBeLessThan(999_999);
+
+      await bump(app, 'SKU-010', 'after-resnapshot');
+      expect(await convergence(app, replica, 'store-1', 5000)).toBeLessThan(5000);
+      expect((JSON.parse(readFileSync(stateFile, 'utf8')) as { lastSeq: number }).lastSeq).toBe(replica.lastSeq);
+    } finally {
+      await replica.stop();
+    }
+  });
+
+  it('takes a fresh snapshot when the service comes back on a new database behind its saved position', async () => {
+    const stateFile = join(dir, 'new-database.json');
+    const options = { apiKey: 'demo', storeId: 'store-1', stateFile, waitSeconds: 5 };
+    await bump(app, 'SKU-009', 'before-new-database-1');
+    await bump(app, 'SKU-009', 'before-new-database-2');
+    const before = new StoreReplica({ ...options, baseUrl: app.url });
+    void before.start();
+    try {
+      expect(await convergence(app, before, 'store-1', 5000)).toBeLessThan(5000);
+    } finally {
+      await before.stop();
+    }
+
+    // A new, empty database (the demo data and one change): its last seq is behind the saved position.
+    const fresh = await startApp();
+    const log: string[] = [];
+    const after = new StoreReplica({ ...options, baseUrl: fresh.url, log: (line) => log.push(line) });
+    try {
+      await bump(fresh, 'SKU-001', 'on-new-database');
+      expect(before.lastSeq).toBeGreaterThan(1);
+      void after.start();
+      expect(await convergence(fresh, after, 'store-1', 5000)).toBeLessThan(5000);
+      expect(after.snapshots).toBe(1);
+      expect(log).toEqual(expect.arrayContaining([expect.stringContaining('FEED_POSITION_AHEAD')]));
+    } finally {
+      await after.stop();
+      await fresh.close();
+    }
   });
 });

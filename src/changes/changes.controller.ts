@@ -3,12 +3,16 @@ import { ApiHeader, ApiOkResponse, ApiOperation, ApiProduces, ApiSecurity, ApiTa
 import type { Request, Response } from 'express';
 import { Client } from '../common/auth/client';
 import { CurrentClient } from '../common/auth/current-client.decorator';
-import { ApiAuthenticatedRoute } from '../common/errors/api-problem-response.decorator';
+import { ApiAuthenticatedRoute, ApiProblemResponse } from '../common/errors/api-problem-response.decorator';
 import { ApiError } from '../common/errors/api-error';
 import { ChangesService } from './changes.service';
 import { ChangeResponseDto, ChangesQueryDto, ChangesResponseDto, ChangeStreamQueryDto } from './dto/change.dto';
 
 const DEFAULT_FEED_PAGE = 100;
+/** Why a position is refused and what the client does about it, for both routes' 409. */
+const POSITION_AHEAD =
+  'is beyond the last change of this feed (its seq is in `lastSeq`): the feed was restarted or restored, so following it from there would skip changes. ' +
+  'Take a fresh snapshot and follow the feed from its first page’s lastSeq.';
 
 @ApiTags('changes')
 @ApiSecurity('api-key')
@@ -25,6 +29,7 @@ export class ChangesController {
       'central state. When there is nothing newer, the call waits up to `waitSeconds` and answers as soon as a change commits (on any instance).',
   })
   @ApiOkResponse({ type: ChangesResponseDto })
+  @ApiProblemResponse(409, `FEED_POSITION_AHEAD: \`after\` ${POSITION_AHEAD}`)
   async list(@Query() query: ChangesQueryDto, @CurrentClient() client: Client, @Req() request: Request): Promise<ChangesResponseDto> {
     const left = new AbortController();
     request.on('close', () => left.abort());
@@ -42,6 +47,7 @@ export class ChangesController {
   @ApiProduces('text/event-stream')
   @ApiHeader({ name: 'Last-Event-ID', required: false, description: 'Resume after this seq.' })
   @ApiOkResponse({ description: 'An endless text/event-stream.' })
+  @ApiProblemResponse(409, `FEED_POSITION_AHEAD: Last-Event-ID (or \`after\`) ${POSITION_AHEAD} Answered instead of the stream.`)
   async stream(
     @Query() query: ChangeStreamQueryDto,
     @Headers('last-event-id') lastEventId: string | undefined,

@@ -5,6 +5,7 @@ import { InjectPinoLogger, PinoLogger } from 'nestjs-pino';
 import { AppConfig } from '../config/app-config';
 import type { Client } from '../common/auth/client';
 import { assertStoreAccess } from '../common/auth/current-client.decorator';
+import { ApiError } from '../common/errors/api-error';
 import type { StoreScope } from '../config/app-config';
 import { ChangeNotifier } from './change-notifier';
 import { ChangeResponseDto } from './dto/change.dto';
@@ -38,15 +39,15 @@ export class ChangesService {
     const deadline = Date.now() + waitMs;
     for (;;) {
       const page = await this.repository.changesAfter(after, scope, limit);
-      const scannedTo = Math.max(after, page.head);
+      assertPositionWithinFeed(after, page.head);
       if (page.changes.length > 0) {
         // A full page may stop short of the head; otherwise everything up to the head was scanned.
-        const lastSeq = page.changes.length === limit ? page.changes[page.changes.length - 1].seq : scannedTo;
+        const lastSeq = page.changes.length === limit ? page.changes[page.changes.length - 1].seq : page.head;
         return { changes: page.changes, lastSeq };
       }
-      const woken = await this.notifier.waitBeyond(scannedTo, deadline - Date.now(), signal);
+      const woken = await this.notifier.waitBeyond(page.head, deadline - Date.now(), signal);
       if (!woken) {
-        return { changes: [], lastSeq: scannedTo };
+        return { changes: [], lastSeq: page.head };
       }
     }
   }
@@ -58,6 +59,8 @@ export class ChangesService {
    */
   async stream(client: Client, storeId: string | undefined, after: number, response: Response): Promise<void> {
     const scope = scopeOf(client, storeId);
+    // Before the headers go out, so a refused position is a plain 409 answer, not an event.
+    assertPositionWithinFeed(after, await this.repository.head());
     const left = new AbortController();
     response.on('close', () => left.abort());
     const stop = AbortSignal.any([left.signal, this.notifier.shutdownSignal]);
@@ -103,6 +106,23 @@ export class ChangesService {
     if (!response.write(chunk)) {
       await once(response, 'drain', { signal: stop }).catch(() => undefined);
     }
+  }
+}
+
+/**
+ * Refuses a position beyond the feed's head. The head never goes back, so such a position was
+ * handed out by another database (one restored from a backup, or replaced by a new one), and
+ * following the feed from it would silently skip every change up to it. `head` must be read from
+ * the database, never from an instance's cache: another instance may have just committed it.
+ */
+function assertPositionWithinFeed(after: number, head: number): void {
+  if (after > head) {
+    throw new ApiError(
+      'FEED_POSITION_AHEAD',
+      `position ${after} is beyond the last change of this feed (${head}): the feed was restarted or restored. ` +
+        'Take a fresh snapshot (GET /v1/stores/{storeId}/inventory) and follow the feed from the lastSeq of its first page',
+      { extensions: { lastSeq: head } },
+    );
   }
 }
 

@@ -65,6 +65,11 @@ export const ERROR_CATALOG = {
     title: 'Quantity limit exceeded',
     about: 'The change would take the level beyond the largest quantity or version the service keeps.',
   },
+  FEED_POSITION_AHEAD: {
+    status: HttpStatus.CONFLICT,
+    title: 'Feed position beyond the last change',
+    about: 'The position sent (`after` or Last-Event-ID) is beyond the last change of this feed: the feed was restarted or restored, and changes up to that position would be skipped. Take a fresh snapshot (GET /v1/stores/{storeId}/inventory) and follow the feed from the `lastSeq` of its first page; `lastSeq` in this problem is the feed’s last change now.',
+  },
   PRECONDITION_FAILED: {
     status: HttpStatus.PRECONDITION_FAILED,
     title: 'Precondition failed',
