@@ -54,7 +54,7 @@ export function configureApp(app: NestExpressApplication): NestExpressApplicatio
       origin: [...config.corsOrigins],
       methods: ['GET', 'POST', 'PUT'],
       allowedHeaders: ['Content-Type', 'X-API-Key', IDEMPOTENCY_KEY_HEADER, 'X-Request-Id', 'If-Match', 'If-None-Match', 'Last-Event-ID'],
-      exposedHeaders: ['X-Request-Id', IDEMPOTENT_REPLAYED_HEADER, 'ETag', 'Retry-After', 'X-RateLimit-Limit', 'X-RateLimit-Remaining', 'X-RateLimit-Reset'],
+      exposedHeaders: ['X-Request-Id', IDEMPOTENT_REPLAYED_HEADER, 'ETag', 'Location', 'Allow', 'Retry-After', 'RateLimit', 'RateLimit-Policy'],
       maxAge: 600,
     });
   }

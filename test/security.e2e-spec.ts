@@ -1,5 +1,5 @@
 import { ShutdownState } from '../src/common/lifecycle/shutdown-state';
-import { postUpdate } from './helpers/inventory-client';
+import { allLevels, ledgerRows, postUpdate } from './helpers/inventory-client';
 import { startApp, type TestApp } from './helpers/test-app';
 
 describe('security headers, CORS, rate limits', () => {
@@ -70,41 +70,85 @@ describe('security headers, CORS, rate limits', () => {
     }
   });
 
-  it('limits requests per API key with 429 and Retry-After; other keys are unaffected', async () => {
+  it('limits requests per API key with 429 and Retry-After, with the RateLimit headers on every answer; other keys are unaffected', async () => {
     const app = await startApp({ env: { RATE_LIMIT_PER_SECOND: '5' } });
     try {
-      const statuses: number[] = [];
-      let limited: Awaited<ReturnType<ReturnType<TestApp['http']>['get']>> | undefined;
+      const answers: Array<Awaited<ReturnType<ReturnType<TestApp['http']>['get']>>> = [];
       for (let request = 0; request < 8; request += 1) {
-        const response = await app.http().get('/v1/stores/store-1/inventory/SKU-001').set('X-API-Key', 'demo');
-        statuses.push(response.status);
-        if (response.status === 429) {
-          limited ??= response;
-        }
+        answers.push(await app.http().get('/v1/stores/store-1/inventory/SKU-001').set('X-API-Key', 'demo'));
       }
+      const statuses = answers.map((response) => response.status);
       expect(statuses.filter((status) => status === 200).length).toBeGreaterThanOrEqual(5);
+      expect(statuses.slice(0, 5)).toEqual([200, 200, 200, 200, 200]);
+      expect(answers[0].headers['ratelimit-policy']).toBe('"api-key";q=5;w=1');
+      expect(answers[0].headers.ratelimit).toMatch(/^"api-key";r=4;t=1$/);
+      const limited = answers.find((response) => response.status === 429);
       expect(limited).toBeDefined();
-      expect(limited!.headers['retry-after']).toMatch(/^\d+$/);
+      expect(limited!.headers['retry-after']).toMatch(/^[1-9]\d*$/);
+      expect(limited!.headers['ratelimit-policy']).toBe('"api-key";q=5;w=1');
+      expect(limited!.headers.ratelimit).toBe(`"api-key";r=0;t=${limited!.headers['retry-after']}`);
       expect(limited!.headers['content-type']).toMatch(/application\/problem\+json/);
-      expect(limited!.body).toMatchObject({ status: 429, code: 'RATE_LIMITED' });
-      // Another key has its own budget; writes are limited the same way and change nothing when refused.
+      expect(limited!.body).toMatchObject({ status: 429, code: 'RATE_LIMITED', detail: expect.stringContaining('more than 5 requests per second with this API key') });
+      expect(limited!.text).not.toMatch(/Throttler/i);
+      // Another key has its own budget.
       await app.http().get('/v1/stores/store-1/inventory/SKU-001').set('X-API-Key', 'pos1').expect(200);
     } finally {
       await app.close();
     }
   });
 
-  it('blocks an address after repeated failed authentications, even with a valid key', async () => {
+  it('changes nothing for writes it refuses: no stock, no ledger row, no stored answer', async () => {
+    const app = await startApp({ env: { RATE_LIMIT_PER_SECOND: '2' } });
+    try {
+      const before = await allLevels(app);
+      const update = (key: string) => ({ storeId: 'store-1', productId: 'SKU-005', delta: 1, version: 3, idempotencyKey: key });
+      const statuses: number[] = [];
+      // Limits count per second: send until one is refused, all within one window.
+      for (let attempt = 0; attempt < 20 && !statuses.includes(429); attempt += 1) {
+        const response = await postUpdate(app, update(`limited-${attempt}`), 'pos1');
+        statuses.push(response.status);
+      }
+      expect(statuses).toContain(429);
+      const refused = statuses.length - 1;
+      const applied = statuses.filter((status) => status === 200).length;
+      expect(applied).toBe(1);
+      // The first applied; the others conflicted (409) until the refusal.
+      const ledger = await ledgerRows(app);
+      expect(ledger.map((row) => row.idempotency_key)).toEqual(['limited-0']);
+      const after = await allLevels(app);
+      expect(after.filter((level) => level.product_id !== 'SKU-005')).toEqual(before.filter((level) => level.product_id !== 'SKU-005'));
+      expect(after.find((level) => level.product_id === 'SKU-005')).toMatchObject({ quantity: 9, version: 4 });
+      // The refused request was not stored: once the window has passed, its key executes afresh.
+      const deadline = Date.now() + 5000;
+      let retried = await postUpdate(app, update(`limited-${refused}`), 'pos1');
+      while (retried.status === 429 && Date.now() < deadline) {
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        retried = await postUpdate(app, update(`limited-${refused}`), 'pos1');
+      }
+      expect(retried.status).toBe(409);
+      expect(retried.headers['idempotent-replayed']).toBeUndefined();
+    } finally {
+      await app.close();
+    }
+  });
+
+  it('blocks unknown keys from an address after repeated failed authentications, a right guess included, while keys already working from it carry on', async () => {
     const app = await startApp({ env: { AUTH_FAILURES_PER_MINUTE: '3' } });
     try {
+      // demo already works from this address; pos1 never did.
+      await app.http().get('/v1/inventory/SKU-001').set('X-API-Key', 'demo').expect(200);
       for (let attempt = 0; attempt < 3; attempt += 1) {
         await app.http().get('/v1/inventory/SKU-001').set('X-API-Key', `guess-${attempt}`).expect(401);
       }
       const blocked = await app.http().get('/v1/inventory/SKU-001').set('X-API-Key', 'guess-4').expect(429);
       expect(blocked.body.code).toBe('RATE_LIMITED');
       expect(Number(blocked.headers['retry-after'])).toBeGreaterThan(0);
-      await app.http().get('/v1/inventory/SKU-001').set('X-API-Key', 'demo').expect(429);
-      await postUpdate(app, { storeId: 'store-1', productId: 'SKU-001', delta: 1, version: 12, idempotencyKey: 'blocked' }).expect(429);
+      // A valid key new to this address gets exactly the same answer as a wrong one: guessing learns nothing.
+      const rightGuess = await app.http().get('/v1/inventory/SKU-001').set('X-API-Key', 'pos1').expect(429);
+      expect({ ...rightGuess.body, requestId: undefined, instance: undefined }).toEqual({ ...blocked.body, requestId: undefined, instance: undefined });
+      // The client that was already working here is not locked out by someone else's bad key.
+      await app.http().get('/v1/inventory/SKU-001').set('X-API-Key', 'demo').expect(200);
+      await postUpdate(app, { storeId: 'store-1', productId: 'SKU-001', delta: 1, version: 12, idempotencyKey: 'still-working' }).expect(200);
     } finally {
       await app.close();
     }

@@ -95,6 +95,16 @@ describe('loadConfig', () => {
     expect(problemsOf({ API_KEYS: raw }).join('\n')).toContain(message);
   });
 
+  it('has no default key and no demo data with NODE_ENV=production, and wants long keys there', () => {
+    expect(problemsOf({ NODE_ENV: 'production' })).toEqual([expect.stringContaining('API_KEYS must be set when NODE_ENV=production')]);
+    expect(problemsOf({ NODE_ENV: 'production', API_KEYS: 'short:admin' }).join('\n')).toContain('at least 20 characters');
+    const key = '0123456789abcdef0123';
+    expect(loadConfig({ NODE_ENV: 'production', API_KEYS: `${key}:admin` })).toMatchObject({ apiKeys: [{ key, stores: '*', admin: true }], seedDemo: false });
+    expect(loadConfig({ NODE_ENV: 'production', API_KEYS: `${key}:admin`, SEED_DEMO: 'true' }).seedDemo).toBe(true);
+    // Elsewhere (npm start on a laptop) the zero-set-up defaults stay.
+    expect(loadConfig({ NODE_ENV: 'development' })).toMatchObject({ apiKeys: [{ key: 'demo', stores: '*', admin: false }], seedDemo: true });
+  });
+
   it('never echoes a key in its messages', () => {
     expect(problemsOf({ API_KEYS: 's3cr3t-key:store 1' }).join('\n')).not.toContain('s3cr3t');
   });

@@ -59,6 +59,8 @@ export class ConfigError extends Error {
 type Env = Readonly<Record<string, string | undefined>>;
 
 const STORE_ID = /^[A-Za-z0-9._:-]{1,64}$/;
+/** Shorter keys could be guessed; the failed-authentication limit only slows guessing down. */
+const MIN_PRODUCTION_KEY_LENGTH = 20;
 // Keys travel in an HTTP header and inside a comma/colon separated list.
 const API_KEY = /^[\x21-\x2b\x2d-\x39\x3b-\x7e]{1,256}$/;
 
@@ -72,14 +74,22 @@ export function loadConfig(env: Env = process.env): AppConfig {
     problems.push('DATABASE_URL must be a postgres:// or postgresql:// URL');
   }
 
+  // A container image (NODE_ENV=production) gets no default key and no demo data: a forgotten
+  // API_KEYS stops the start-up instead of opening the service to the documented demo key.
+  const production = env.NODE_ENV === 'production';
+  const apiKeys = read.optionalString('API_KEYS');
+  if (apiKeys === undefined && production) {
+    problems.push('API_KEYS must be set when NODE_ENV=production (there is no default key in production), e.g. API_KEYS=<random key of 20+ characters>:admin');
+  }
+
   const config: AppConfig = {
     port: read.integer('PORT', 8081, 0, 65535),
     databaseUrl,
     databasePoolSize: read.integer('DATABASE_POOL_SIZE', 10, 1, 1000),
     dataDir: resolve(read.optionalString('DATA_DIR') ?? './data'),
     sqliteSynchronous: read.oneOf('SQLITE_SYNCHRONOUS', SQLITE_SYNCHRONOUS_MODES, 'FULL'),
-    apiKeys: parseApiKeys(read.optionalString('API_KEYS') ?? 'demo:*', problems),
-    seedDemo: read.boolean('SEED_DEMO', true),
+    apiKeys: apiKeys === undefined ? (production ? [] : parseApiKeys('demo:*', problems)) : parseApiKeys(apiKeys, problems, production ? MIN_PRODUCTION_KEY_LENGTH : 1),
+    seedDemo: read.boolean('SEED_DEMO', !production),
     queueCapacity: read.integer('QUEUE_CAPACITY', 100, 1, 1_000_000),
     queueSubmitTimeoutMs: read.integer('QUEUE_SUBMIT_TIMEOUT_MS', 5000, 0, 600_000),
     processingTimeoutMs: read.integer('PROCESSING_TIMEOUT_MS', 10_000, 1, 600_000),
@@ -105,7 +115,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
  * `API_KEYS` is a comma-separated list of `key:scope`, where scope is `*` (every store),
  * `admin` (every store and the admin routes) or `store-a|store-b`.
  */
-export function parseApiKeys(raw: string, problems: string[]): ApiKeyEntry[] {
+export function parseApiKeys(raw: string, problems: string[], minKeyLength = 1): ApiKeyEntry[] {
   const entries: ApiKeyEntry[] = [];
   const seen = new Set<string>();
   const items = raw.split(',').map((item) => item.trim());
@@ -120,6 +130,10 @@ export function parseApiKeys(raw: string, problems: string[]): ApiKeyEntry[] {
     const scope = item.slice(separator + 1);
     if (!API_KEY.test(key)) {
       problems.push(`${where}: the key must be 1-256 printable ASCII characters without ',' or ':'`);
+      return;
+    }
+    if (key.length < minKeyLength) {
+      problems.push(`${where}: with NODE_ENV=production a key needs at least ${minKeyLength} characters, so it cannot be guessed (e.g. openssl rand -hex 16)`);
       return;
     }
     if (seen.has(key)) {

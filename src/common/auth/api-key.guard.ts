@@ -25,16 +25,20 @@ export class ApiKeyGuard implements CanActivate {
     }
     const request = context.switchToHttp().getRequest<Request>();
     const address = request.ip ?? 'unknown';
-    const retryAfter = this.failures.retryAfterSeconds(address);
-    if (retryAfter > 0) {
-      throw new ApiError('RATE_LIMITED', 'too many failed authentications from this address', { headers: { 'Retry-After': String(retryAfter) } });
-    }
     const header = request.headers[API_KEY_HEADER];
     const client = this.registry.authenticate(typeof header === 'string' ? header : undefined);
+    // Checked after authenticating, but answered the same whether the key was right or not.
+    const retryAfter = this.failures.retryAfterSeconds(address, client?.id);
+    if (retryAfter > 0) {
+      throw new ApiError('RATE_LIMITED', 'too many failed authentications from this address; keys not used from it before are refused until the minute is over', {
+        headers: { 'Retry-After': String(retryAfter) },
+      });
+    }
     if (client === undefined) {
       this.failures.recordFailure(address);
       throw new ApiError('UNAUTHENTICATED', 'send a valid API key in the X-API-Key header');
     }
+    this.failures.recordSuccess(address, client.id);
     const adminOnly = this.reflector.getAllAndOverride<boolean | undefined>(ADMIN_ONLY, [context.getHandler(), context.getClass()]);
     if (adminOnly === true && !client.isAdmin) {
       throw new ApiError('ADMIN_REQUIRED', 'this route needs an admin API key');

@@ -1,30 +1,22 @@
 import { Global, Module } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
-import { ThrottlerModule } from '@nestjs/throttler';
 import { AppConfig } from '../../config/app-config';
 import { ApiKeyGuard } from './api-key.guard';
 import { ApiKeyRegistry } from './api-key-registry';
-import { ApiKeyThrottlerGuard } from './api-key-throttler.guard';
 import { FailedAuthLimiter } from './failed-auth-limiter';
+import { RateLimitGuard } from './rate-limit.guard';
+import { RateLimiter } from './rate-limiter';
 
 @Global()
 @Module({
-  imports: [
-    ThrottlerModule.forRootAsync({
-      inject: [AppConfig],
-      useFactory: (config: AppConfig) => ({
-        // Counted per instance: N instances behind a balancer allow up to N times this rate.
-        throttlers: [{ name: 'default', ttl: 1000, limit: config.rateLimitPerSecond }],
-        skipIf: () => config.rateLimitPerSecond === 0,
-      }),
-    }),
-  ],
   providers: [
     { provide: ApiKeyRegistry, inject: [AppConfig], useFactory: (config: AppConfig) => new ApiKeyRegistry(config.apiKeys) },
     { provide: FailedAuthLimiter, inject: [AppConfig], useFactory: (config: AppConfig) => new FailedAuthLimiter(config.authFailuresPerMinute) },
+    // Counted per instance (per worker process): N of them allow up to N times this rate.
+    { provide: RateLimiter, inject: [AppConfig], useFactory: (config: AppConfig) => new RateLimiter(config.rateLimitPerSecond, 1000) },
     // Order matters: authenticate first, then count the request against its key.
     { provide: APP_GUARD, useClass: ApiKeyGuard },
-    { provide: APP_GUARD, useClass: ApiKeyThrottlerGuard },
+    { provide: APP_GUARD, useClass: RateLimitGuard },
   ],
   exports: [ApiKeyRegistry],
 })
