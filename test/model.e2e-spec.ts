@@ -11,6 +11,7 @@ import { startApp, type TestApp } from './helpers/test-app';
  */
 
 const MAX = Number.MAX_SAFE_INTEGER;
+const MAX_QUANTITY = 10_000_000_000;
 const KEY_POOL_SIZE = 5;
 const UNKNOWN_PRODUCT = -1;
 
@@ -45,7 +46,7 @@ type Op =
   | { readonly kind: 'burst'; readonly item: ItemSpec; readonly keyVia: KeyVia; readonly copies: number };
 
 const levelSpec: fc.Arbitrary<LevelSpec> = fc.record({
-  quantity: fc.oneof({ weight: 9, arbitrary: fc.integer({ min: 0, max: 5 }) }, { weight: 1, arbitrary: fc.integer({ min: MAX - 6, max: MAX }) }),
+  quantity: fc.oneof({ weight: 9, arbitrary: fc.integer({ min: 0, max: 5 }) }, { weight: 1, arbitrary: fc.integer({ min: MAX_QUANTITY - 6, max: MAX_QUANTITY }) }),
   version: fc.oneof({ weight: 9, arbitrary: fc.integer({ min: 0, max: 5 }) }, { weight: 1, arbitrary: fc.integer({ min: MAX - 2, max: MAX }) }),
 });
 
@@ -184,14 +185,14 @@ class Model {
         },
       };
     }
-    if (quantity > MAX || level.version >= MAX) {
+    if (quantity > MAX_QUANTITY || level.version >= MAX) {
       return {
         kind: 'executed',
         status: 409,
         body: {
           productId,
           applied: false,
-          error: `quantity limit exceeded: ${level.quantity} + ${delta} is beyond ${MAX}`,
+          error: `quantity limit exceeded: ${level.quantity} + ${delta} is beyond ${MAX_QUANTITY}`,
           code: 'QUANTITY_LIMIT_EXCEEDED',
           currentVersion: level.version,
           currentQuantity: level.quantity,

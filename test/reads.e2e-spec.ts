@@ -41,4 +41,19 @@ describe('reads', () => {
     const product = await getLevel(`/v1/inventory/${'P'.repeat(65)}`).expect(400);
     expect(product.body.errors).toEqual([{ field: 'productId', issue: expect.any(String) }]);
   });
+
+  it('keeps totalQuantity exact: level quantities are bounded so that any sum over the stores is an exact number', async () => {
+    const put = (storeId: string, quantity: number) => app.http().put(`/v1/stores/${storeId}/inventory/BIG-1`).set('X-API-Key', 'ops').send({ quantity });
+    const refused = await put('store-1', Number.MAX_SAFE_INTEGER).expect(400);
+    expect(refused.body.errors).toEqual([{ field: 'quantity', issue: 'must be an integer from 0 to 10000000000' }]);
+    const stores = ['big-a', 'big-b', 'big-c'];
+    for (const storeId of stores) {
+      await put(storeId, 10_000_000_000).expect(201);
+    }
+    const total = await getLevel('/v1/inventory/BIG-1').expect(200);
+    expect(total.text).toContain('"totalQuantity":30000000000,');
+    // Nor can an update take a level past the bound.
+    const beyond = await postUpdate(app, { storeId: 'big-a', productId: 'BIG-1', delta: 1, version: 1, idempotencyKey: 'big-001' }).expect(409);
+    expect(beyond.body).toMatchObject({ code: 'QUANTITY_LIMIT_EXCEEDED', currentQuantity: 10_000_000_000 });
+  });
 });

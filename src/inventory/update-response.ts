@@ -5,6 +5,7 @@ import type { StoredResponse } from '../idempotency/stored-response';
 import type { SetDecision } from './domain/set-decision';
 import type { SetLevelCommand, UpdateCommand } from './domain/update-command';
 import type { UpdateDecision } from './domain/update-decision';
+import { MAX_QUANTITY } from './domain/stock-level';
 import { StockLevelResponseDto } from './dto/stock-level.dto';
 
 /**
@@ -52,7 +53,7 @@ export function renderDecision(command: UpdateCommand, decision: UpdateDecision)
       return respond(HttpStatus.CONFLICT, {
         productId,
         applied: false,
-        error: `quantity limit exceeded: ${decision.current.quantity} + ${command.delta} is beyond ${Number.MAX_SAFE_INTEGER}`,
+        error: `quantity limit exceeded: ${decision.current.quantity} + ${command.delta} is beyond ${MAX_QUANTITY}`,
         code: decision.reason,
         currentVersion: decision.current.version,
         currentQuantity: decision.current.quantity,

@@ -7,7 +7,11 @@ export interface StockLevel {
   readonly lastUpdated: Date;
 }
 
-/** Quantities and versions stay exact in a JavaScript number and in a 64-bit column. */
-export const MAX_QUANTITY = Number.MAX_SAFE_INTEGER;
+/**
+ * Ten billion units per level: beyond any real stock, and small enough that a product's total
+ * over the stores (`totalQuantity`) stays an exact JSON number for up to 900,000 stores.
+ */
+export const MAX_QUANTITY = 10_000_000_000;
+/** Versions stay exact in a JavaScript number and in a 64-bit column. */
 export const MAX_VERSION = Number.MAX_SAFE_INTEGER;
 export const MAX_ABS_DELTA = 1_000_000_000;

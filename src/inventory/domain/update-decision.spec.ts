@@ -1,4 +1,4 @@
-import type { StockLevel } from './stock-level';
+import { MAX_QUANTITY, type StockLevel } from './stock-level';
 import type { UpdateCommand } from './update-command';
 import { decideUpdate } from './update-decision';
 
@@ -40,8 +40,8 @@ describe('decideUpdate', () => {
   });
 
   it('rejects a quantity beyond the exact integer range', () => {
-    const full = { ...level, quantity: Number.MAX_SAFE_INTEGER - 1 };
+    const full = { ...level, quantity: MAX_QUANTITY - 1 };
     expect(decideUpdate(full, command(2), now)).toMatchObject({ kind: 'reject', reason: 'QUANTITY_LIMIT_EXCEEDED' });
-    expect(decideUpdate(full, command(1), now)).toMatchObject({ kind: 'apply', next: { quantity: Number.MAX_SAFE_INTEGER } });
+    expect(decideUpdate(full, command(1), now)).toMatchObject({ kind: 'apply', next: { quantity: MAX_QUANTITY } });
   });
 });
