@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
-import { Kysely, PostgresDialect, SqliteDialect } from 'kysely';
+import { Kysely, PostgresDialect, sql, SqliteDialect } from 'kysely';
 import { Pool, TypeOverrides } from 'pg';
 import type { AppConfig } from '../config/app-config';
 import { TranslatingPool } from './postgres-pool';
@@ -23,10 +23,27 @@ export class DatabaseConnection {
     readonly postgres?: TranslatingPool,
   ) {}
 
+  /**
+   * How commits reach the disk, read from the live connection rather than from the configuration:
+   * SQLite's journal mode and synchronous level, PostgreSQL's synchronous_commit.
+   */
+  async durability(): Promise<Record<string, string>> {
+    if (this.sqlite !== undefined) {
+      const native = this.sqlite.native;
+      const synchronous = native.pragma('synchronous', { simple: true }) as number;
+      return { journalMode: String(native.pragma('journal_mode', { simple: true })), synchronous: SQLITE_SYNCHRONOUS_LEVELS[synchronous] ?? String(synchronous) };
+    }
+    const { rows } = await sql<{ synchronous_commit: string }>`show synchronous_commit`.execute(this.db);
+    return { synchronousCommit: rows[0].synchronous_commit };
+  }
+
   async close(): Promise<void> {
     await this.db.destroy();
   }
 }
+
+/** PRAGMA synchronous answers a number. */
+const SQLITE_SYNCHRONOUS_LEVELS: Readonly<Record<number, string>> = { 0: 'OFF', 1: 'NORMAL', 2: 'FULL', 3: 'EXTRA' };
 
 const INT8_OID = 20;
 
