@@ -81,3 +81,50 @@ describe('API keys and store scopes', () => {
     expect(response.body).toMatchObject({ status: 404, code: 'ROUTE_NOT_FOUND' });
   });
 });
+
+/** The routes that need no key; every other route in the document must refuse a request without a valid one. */
+const PUBLIC_ROUTES = ['GET /health/live', 'GET /health/ready', 'GET /metrics', 'GET /problems', 'GET /problems/{type}'];
+const PATH_VALUES: Record<string, string> = { storeId: 'store-1', productId: 'SKU-001', type: 'version-conflict' };
+
+describe('authentication by default', () => {
+  let app: TestApp;
+  let operations: Array<{ method: string; path: string }>;
+
+  beforeAll(async () => {
+    // Failed authentications are what this suite sends: the per-address limit would cut it short.
+    app = await startApp({ env: { AUTH_FAILURES_PER_MINUTE: '0' } });
+    const document = (await app.http().get('/docs-json').expect(200)).body as { paths: Record<string, Record<string, unknown>> };
+    operations = Object.entries(document.paths).flatMap(([path, methods]) => Object.keys(methods).map((method) => ({ method: method.toUpperCase(), path })));
+  });
+
+  afterAll(async () => {
+    await app.close();
+  });
+
+  it('refuses every route of the OpenAPI document but the public ones without a key and with a wrong key (401), changing nothing', async () => {
+    const before = await allLevels(app);
+    const guarded = operations.filter(({ method, path }) => !PUBLIC_ROUTES.includes(`${method} ${path}`));
+    expect(guarded.length).toBeGreaterThanOrEqual(8);
+    const answers: string[] = [];
+    for (const { method, path } of guarded) {
+      const url = path.replace(/\{(\w+)\}/g, (_match, name: string) => PATH_VALUES[name] ?? 'x');
+      for (const key of [undefined, 'wrong-key']) {
+        const headers: Record<string, string> = { 'Content-Type': 'application/json', ...(key === undefined ? {} : { 'X-API-Key': key }) };
+        const response = await fetch(`${app.url}${url}`, { method, headers, body: method === 'GET' ? undefined : '{}' });
+        const body = (await response.json()) as { code?: string };
+        answers.push(`${method} ${path} ${key ?? 'no key'}: ${response.status} ${body.code}`);
+      }
+    }
+    expect(answers).toEqual(answers.map((answer) => answer.replace(/: .*$/, ': 401 UNAUTHENTICATED')));
+    expect(await allLevels(app)).toEqual(before);
+  });
+
+  it('answers the public routes without a key', async () => {
+    for (const route of PUBLIC_ROUTES) {
+      expect(operations.map(({ method, path }) => `${method} ${path}`)).toContain(route);
+      const [, path] = route.split(' ');
+      const response = await fetch(`${app.url}${path.replace('{type}', 'version-conflict')}`);
+      expect({ route, status: response.status }).toEqual({ route, status: 200 });
+    }
+  });
+});
