@@ -16,6 +16,7 @@ import { HealthModule } from './health/health.module';
 import { HttpMetricsMiddleware } from './metrics/http-metrics.middleware';
 import { MetricsModule } from './metrics/metrics.module';
 import { InventoryModule } from './inventory/inventory.module';
+import { ReservationsModule } from './reservations/reservations.module';
 
 /**
  * The whole application. The global filter, pipe and guard are providers here (not set up in
@@ -35,6 +36,7 @@ export class AppModule implements NestModule {
         AuthModule,
         DatabaseModule,
         InventoryModule,
+        ReservationsModule,
         ChangesModule,
         HealthModule,
       ],

@@ -23,11 +23,13 @@ class EndlessLedger extends ChangesRepository {
       kind: 'adjust',
       delta: 1,
       quantity: 1,
+      reserved: 0,
       version: 1,
       reason: null,
       reference: null,
       idempotencyKey: null,
       requestId: null,
+      reservationId: null,
       createdAt: new Date(0),
     }));
     return Promise.resolve({ changes, head: Number.MAX_SAFE_INTEGER });

@@ -10,10 +10,13 @@ export interface LedgerChange {
   readonly delta: number;
   /** The level's quantity and version after this change. */
   readonly quantity: number;
+  /** Units held by active reservations after this change. */
+  readonly reserved: number;
   readonly version: number;
   readonly reason: string | null;
   readonly reference: string | null;
   readonly idempotencyKey: string | null;
   readonly requestId: string | null;
+  readonly reservationId: string | null;
   readonly createdAt: Date;
 }

@@ -36,6 +36,10 @@ describe('loadConfig', () => {
       corsOrigins: [],
       trustProxyHops: 0,
       streamHeartbeatMs: 15_000,
+      reservationTtlSeconds: 900,
+      reservationMinTtlSeconds: 60,
+      reservationMaxTtlSeconds: 86_400,
+      reservationSweepIntervalMs: 1000,
     });
   });
 
@@ -103,6 +107,11 @@ describe('loadConfig', () => {
     expect(loadConfig({ NODE_ENV: 'production', API_KEYS: `${key}:admin`, SEED_DEMO: 'true' }).seedDemo).toBe(true);
     // Elsewhere (npm start on a laptop) the zero-set-up defaults stay.
     expect(loadConfig({ NODE_ENV: 'development' })).toMatchObject({ apiKeys: [{ key: 'demo', stores: '*', admin: false }], seedDemo: true });
+  });
+
+  it('keeps the default hold time within its bounds', () => {
+    expect(problemsOf({ RESERVATION_TTL_SECONDS: '30' })).toEqual([expect.stringContaining('RESERVATION_MIN_TTL_SECONDS <= RESERVATION_TTL_SECONDS')]);
+    expect(loadConfig({ RESERVATION_TTL_SECONDS: '30', RESERVATION_MIN_TTL_SECONDS: '1' }).reservationTtlSeconds).toBe(30);
   });
 
   it('never echoes a key in its messages', () => {

@@ -47,6 +47,13 @@ export abstract class AppConfig {
   abstract readonly trustProxyHops: number;
   /** How often an idle change stream sends a heartbeat comment. */
   abstract readonly streamHeartbeatMs: number;
+  /** How long a reservation holds stock when the request does not say. */
+  abstract readonly reservationTtlSeconds: number;
+  /** The shortest and longest hold a request may ask for. */
+  abstract readonly reservationMinTtlSeconds: number;
+  abstract readonly reservationMaxTtlSeconds: number;
+  /** How often expired holds are looked for and given back. */
+  abstract readonly reservationSweepIntervalMs: number;
 }
 
 export class ConfigError extends Error {
@@ -103,7 +110,14 @@ export function loadConfig(env: Env = process.env): AppConfig {
     corsOrigins: read.origins('CORS_ORIGINS'),
     trustProxyHops: read.integer('TRUST_PROXY_HOPS', 0, 0, 10),
     streamHeartbeatMs: read.integer('STREAM_HEARTBEAT_MS', 15_000, 100, 300_000),
+    reservationTtlSeconds: read.integer('RESERVATION_TTL_SECONDS', 900, 1, 30 * 86_400),
+    reservationMinTtlSeconds: read.integer('RESERVATION_MIN_TTL_SECONDS', 60, 1, 30 * 86_400),
+    reservationMaxTtlSeconds: read.integer('RESERVATION_MAX_TTL_SECONDS', 86_400, 1, 30 * 86_400),
+    reservationSweepIntervalMs: read.integer('RESERVATION_SWEEP_INTERVAL_MS', 1000, 100, 600_000),
   };
+  if (config.reservationMinTtlSeconds > config.reservationTtlSeconds || config.reservationTtlSeconds > config.reservationMaxTtlSeconds) {
+    problems.push('RESERVATION_MIN_TTL_SECONDS <= RESERVATION_TTL_SECONDS <= RESERVATION_MAX_TTL_SECONDS must hold');
+  }
 
   if (problems.length > 0) {
     throw new ConfigError(problems);

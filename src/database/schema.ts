@@ -1,4 +1,5 @@
 import type { ColumnType } from 'kysely';
+import type { HoldState, StoredReservationStatus } from '../reservations/domain/reservation';
 
 /** Table shapes as the query layer sees them (snake_case columns, times as ISO-8601 UTC text). */
 
@@ -6,6 +7,8 @@ export interface StockLevelsTable {
   store_id: string;
   product_id: string;
   quantity: number;
+  /** The sum of the level's active holds; never above `quantity`. */
+  reserved: ColumnType<number, number | undefined, number>;
   version: number;
   last_updated: string;
 }
@@ -24,10 +27,16 @@ export interface LedgerTable {
   kind: ColumnType<LedgerKind, LedgerKind | undefined, never>;
   reason: string | null;
   reference: string | null;
+  reserved_after: ColumnType<number, number | undefined, never>;
+  reservation_id: string | null;
 }
 
-/** adjust: a delta was applied; set: an absolute quantity was set; create: the level was created. */
-export type LedgerKind = 'adjust' | 'set' | 'create';
+/**
+ * adjust: a delta was applied; set: an absolute quantity was set; create: the level was created;
+ * reserve, commit, release, expire, extend: a reservation's hold was taken, turned into a sale,
+ * given back, ran out, or was prolonged.
+ */
+export type LedgerKind = 'adjust' | 'set' | 'create' | 'reserve' | 'commit' | 'release' | 'expire' | 'extend';
 
 /** One row holding the last ledger seq handed out; see KyselyInventoryRepository.appendLedger. */
 export interface LedgerHeadTable {
@@ -48,9 +57,35 @@ export interface IdempotencyRecordsTable {
   expires_at: string;
 }
 
+export interface ReservationsTable {
+  id: string;
+  client_id: string;
+  store_id: string;
+  /** active, committed or released; an active reservation is expired once `expires_at` has passed. */
+  status: StoredReservationStatus;
+  reference: string | null;
+  created_at: string;
+  updated_at: string;
+  expires_at: string;
+}
+
+export interface ReservationLinesTable {
+  reservation_id: string;
+  store_id: string;
+  product_id: string;
+  /** Units held. */
+  quantity: number;
+  /** Units sold when the reservation was committed; null before. */
+  committed: number | null;
+  state: HoldState;
+  expires_at: string;
+}
+
 export interface DatabaseSchema {
   stock_levels: StockLevelsTable;
   ledger: LedgerTable;
   ledger_head: LedgerHeadTable;
   idempotency_records: IdempotencyRecordsTable;
+  reservations: ReservationsTable;
+  reservation_lines: ReservationLinesTable;
 }

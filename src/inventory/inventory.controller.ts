@@ -23,7 +23,8 @@ import {
   StoreParamsDto,
 } from './dto/stock-level.dto';
 import { InventoryBatchUpdateResponseDto, InventoryUpdateFailureResponseDto, InventoryUpdateResponseDto } from './dto/update-result.dto';
-import { InventoryService, type UpdateReply } from './inventory.service';
+import { InventoryService } from './inventory.service';
+import { sendReply } from './update-reply';
 import { UPDATE_EXAMPLES } from './openapi-examples';
 import { noteOf, RawUpdate, type UpdateRequest, UpdateRequestPipe } from './update-request.pipe';
 
@@ -209,12 +210,4 @@ function setCommandOf(storeId: string, productId: string, body: StockLevelSetDto
     ...(idempotencyKey !== undefined && 'key' in idempotencyKey ? { idempotencyKey: idempotencyKey.key } : {}),
     ...noteOf(body),
   };
-}
-
-function sendReply(response: Response, reply: UpdateReply): string {
-  response.status(reply.status).type(reply.contentType ?? 'application/json');
-  if (reply.replayed) {
-    response.setHeader(IDEMPOTENT_REPLAYED_HEADER, 'true');
-  }
-  return reply.body;
 }

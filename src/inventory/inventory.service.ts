@@ -14,10 +14,15 @@ import { keyReusedError } from '../idempotency/idempotency-key';
 import type { StockLevel } from './domain/stock-level';
 import type { SetLevelCommand, UpdateCommand } from './domain/update-command';
 import { InventoryRepository, KeyClaimTimeoutError } from './persistence/inventory.repository';
-import type { ItemResult, JobResult, UpdateItem, UpdateJob } from './update-job';
+import { type ItemResult, type JobResult, keyOf, type UpdateItem, type UpdateJob } from './update-job';
+
+/** The items that change a level directly, and the jobs made of them. */
+type LevelItem = Extract<UpdateItem, { type: 'adjust' | 'set' }>;
+type LevelJob = Omit<UpdateJob, 'items'> & { readonly items: readonly LevelItem[] };
 import { succeeded } from './group-plan';
 import { UpdateProcessor } from './update-processor';
 import { GroupCommitQueue, ProcessingTimeoutError, QueueClosedError, QueueFullError, type Settled } from './update-queue';
+import type { UpdateReply } from './update-reply';
 import { renderKeyReused } from './update-response';
 
 /** Most updates committed in one transaction; bounds a group's latency and memory. */
@@ -34,13 +39,6 @@ export interface HistoryPage {
   readonly nextCursor: string | null;
 }
 
-/** An HTTP answer to an update request: status, exact body, its type, and whether it is a replay. */
-export interface UpdateReply {
-  readonly status: number;
-  readonly body: string;
-  readonly contentType?: string;
-  readonly replayed: boolean;
-}
 
 /** Use cases of the inventory. Every change goes through the one update queue. */
 @Injectable()
@@ -147,14 +145,21 @@ export class InventoryService implements BeforeApplicationShutdown {
     await this.queue.close();
   }
 
-  private async submit(job: UpdateJob): Promise<JobResult> {
-    this.logger.debug({ queueDepth: this.queue.depth, updates: job.items.length }, 'update submitted to queue');
-    let result: JobResult;
+  /**
+   * Runs a job through the one update queue: the way every change, of any feature, reaches the
+   * database. Queue refusals and timeouts come back as the API's errors.
+   */
+  async execute(job: UpdateJob): Promise<JobResult> {
+    this.logger.debug({ queueDepth: this.queue.depth, updates: job.items.length }, 'change submitted to queue');
     try {
-      result = await this.queue.submit(job);
+      return await this.queue.submit(job);
     } catch (error) {
       throw toApiError(error);
     }
+  }
+
+  private async submit(job: LevelJob): Promise<JobResult> {
+    const result = await this.execute(job);
     const outcomes = job.items.map((item, index) => {
       const outcome = outcomeOf(result.items[index]);
       this.metrics.updates.inc({ outcome });
@@ -175,7 +180,7 @@ export class InventoryService implements BeforeApplicationShutdown {
     return result;
   }
 
-  private logOutcome({ type, command }: UpdateItem, result: ItemResult, outcome: UpdateOutcome, successLevel: 'info' | 'debug'): void {
+  private logOutcome({ type, command }: LevelItem, result: ItemResult, outcome: UpdateOutcome, successLevel: 'info' | 'debug'): void {
     const { storeId, productId, expectedVersion, idempotencyKey, reason, reference } = command;
     const change = type === 'adjust' ? { delta: command.delta } : { quantity: command.quantity };
     const context = { type, storeId, productId, ...change, version: expectedVersion, idempotencyKey, reason, reference, outcome };
@@ -196,10 +201,12 @@ export class InventoryService implements BeforeApplicationShutdown {
         return;
       }
       outcome.value.items.forEach((result, itemIndex) => {
-        const { command, fingerprint } = job.items[itemIndex];
-        if (command.idempotencyKey !== undefined && (result.kind === 'replayed' || (result.kind === 'executed' && result.stored))) {
-          this.cache.remember(job.clientId, command.idempotencyKey, {
-            fingerprint,
+        const item = job.items[itemIndex];
+        const keyed = keyOf(item);
+        // The fast path answers retries of adjustments only.
+        if (item.type === 'adjust' && keyed !== undefined && (result.kind === 'replayed' || (result.kind === 'executed' && result.stored))) {
+          this.cache.remember(job.clientId, keyed.key, {
+            fingerprint: keyed.fingerprint,
             response: result.response,
             expiresAt: result.expiresAt.getTime(),
           });
@@ -234,7 +241,7 @@ function outcomeOf(result: ItemResult): UpdateOutcome {
   }
 }
 
-function itemOf(command: UpdateCommand): UpdateItem {
+function itemOf(command: UpdateCommand): LevelItem {
   const { storeId, productId, delta, expectedVersion: version, reason, reference } = command;
   return { type: 'adjust', command, fingerprint: fingerprintUpdate({ storeId, productId, delta, version, reason, reference }) };
 }

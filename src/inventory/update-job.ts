@@ -1,5 +1,7 @@
 import type { StoredResponse } from '../idempotency/stored-response';
+import type { CommitCommand, ExtendCommand, ReleaseCommand, ReserveCommand } from '../reservations/domain/reservation-command';
 import type { SetLevelCommand, UpdateCommand } from './domain/update-command';
+import type { LevelRef } from './persistence/inventory.repository';
 
 /** One submission to the update queue: a single change, or the items of one batch request. */
 export interface UpdateJob {
@@ -10,10 +12,34 @@ export interface UpdateJob {
   readonly items: readonly UpdateItem[];
 }
 
-/** One change: an adjustment by delta, or an administrator's absolute set. */
+/**
+ * One change, each decided by its domain rule in the group plan: an adjustment by delta, an
+ * administrator's absolute set, a reservation's hold, commit, release or extension, or the return
+ * of due holds on some levels (the reservation sweeper's).
+ */
 export type UpdateItem =
   | { readonly type: 'adjust'; readonly command: UpdateCommand; readonly fingerprint: string }
-  | { readonly type: 'set'; readonly command: SetLevelCommand; readonly fingerprint: string };
+  | { readonly type: 'set'; readonly command: SetLevelCommand; readonly fingerprint: string }
+  | { readonly type: 'reserve'; readonly command: ReserveCommand; readonly fingerprint: string }
+  | { readonly type: 'commit'; readonly command: CommitCommand }
+  | { readonly type: 'release'; readonly command: ReleaseCommand }
+  | { readonly type: 'extend'; readonly command: ExtendCommand }
+  | { readonly type: 'expire'; readonly levels: readonly LevelRef[] };
+
+/** An item's idempotency key and payload fingerprint, for the items that carry one. */
+export function keyOf(item: UpdateItem): { readonly key: string; readonly fingerprint: string } | undefined {
+  switch (item.type) {
+    case 'adjust':
+    case 'set':
+    case 'reserve':
+      return item.command.idempotencyKey === undefined ? undefined : { key: item.command.idempotencyKey, fingerprint: item.fingerprint };
+    case 'commit':
+    case 'release':
+    case 'extend':
+    case 'expire':
+      return undefined;
+  }
+}
 
 /**
  * What became of one item.

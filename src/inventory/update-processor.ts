@@ -4,8 +4,9 @@ import { ChangeNotifier } from '../changes/change-notifier';
 import { Clock } from '../common/clock';
 import { DatabaseUnavailableError } from '../database/database-errors';
 import { Metrics } from '../metrics/metrics';
-import { claimsOf, GroupPlan, levelsToLock } from './group-plan';
-import { type InventoryWriteTransaction, InventoryRepository, keyId } from './persistence/inventory.repository';
+import type { StockLevel } from './domain/stock-level';
+import { claimsOf, GroupPlan, levelsToLock, reservationsToLock } from './group-plan';
+import { type InventoryWriteTransaction, InventoryRepository, keyId, levelId } from './persistence/inventory.repository';
 import type { JobResult, UpdateJob } from './update-job';
 import type { Settled } from './update-queue';
 
@@ -32,8 +33,11 @@ export class UpdateProcessor {
   async processGroup(jobs: readonly UpdateJob[]): Promise<Array<Settled<JobResult>>> {
     try {
       const stop = this.metrics.transactionDuration.startTimer();
-      const { results, lastSeq } = await this.repository.write((transaction) => this.runGroup(transaction, jobs));
+      const { results, lastSeq, expiredHolds } = await this.repository.write((transaction) => this.runGroup(transaction, jobs));
       stop();
+      if (expiredHolds > 0) {
+        this.metrics.holdsExpired.inc(expiredHolds);
+      }
       this.metrics.groupSize.observe(jobs.reduce((sum, job) => sum + job.items.length, 0));
       if (lastSeq !== undefined) {
         this.notifier.published(lastSeq);
@@ -53,21 +57,26 @@ export class UpdateProcessor {
     }
   }
 
-  private async runGroup(transaction: InventoryWriteTransaction, jobs: readonly UpdateJob[]): Promise<{ results: JobResult[]; lastSeq?: number }> {
+  private async runGroup(transaction: InventoryWriteTransaction, jobs: readonly UpdateJob[]): Promise<{ results: JobResult[]; lastSeq?: number; expiredHolds: number }> {
     const now = this.clock.now();
     const expiresAt = new Date(now.getTime() + this.ttlMs);
-    // Locks in a fixed order (keys, then levels, then the ledger head), each set sorted.
+    // Locks in a fixed order (keys, reservations, levels, then the ledger head), each set sorted.
     const claims = claimsOf(jobs);
     const claimed = await transaction.claimIdempotencyKeys(claims, now, expiresAt);
     const unclaimed = claims.filter((claim) => !claimed.has(keyId(claim)));
     const records = unclaimed.length > 0 ? await transaction.findIdempotencyRecords(unclaimed) : new Map();
-    const levelRefs = levelsToLock(jobs, claimed);
-    const levels = levelRefs.length > 0 ? await transaction.lockLevels(levelRefs) : new Map();
+    const reservationIds = reservationsToLock(jobs);
+    const reservations = reservationIds.length > 0 ? await transaction.lockReservations(reservationIds) : new Map();
+    const levelRefs = levelsToLock(jobs, claimed, reservations);
+    const levels = levelRefs.length > 0 ? await transaction.lockLevels(levelRefs) : new Map<string, StockLevel>();
+    // Only levels holding something can have holds that ran out.
+    const holding = levelRefs.filter((ref) => (levels.get(levelId(ref))?.reserved ?? 0) > 0);
+    const dueHolds = holding.length > 0 ? await transaction.findDueHolds(holding, now) : [];
 
-    const plan = new GroupPlan({ claims, claimed, records, levels, now, expiresAt });
+    const plan = new GroupPlan({ claims, claimed, records, reservations, levels, dueHolds, now, expiresAt });
     const results = jobs.map((job) => plan.run(job));
 
     const lastSeq = await transaction.writeGroup(plan.writes());
-    return { results, lastSeq };
+    return { results, lastSeq, expiredHolds: plan.expiredHolds };
   }
 }

@@ -1,11 +1,10 @@
 import { HttpStatus } from '@nestjs/common';
-import { type ErrorCode } from '../common/errors/api-error';
-import { PROBLEM_CONTENT_TYPE, problemOf } from '../common/errors/problem-details';
+import { renderProblem } from '../common/errors/problem-details';
 import type { StoredResponse } from '../idempotency/stored-response';
 import type { SetDecision } from './domain/set-decision';
 import type { SetLevelCommand, UpdateCommand } from './domain/update-command';
 import type { UpdateDecision } from './domain/update-decision';
-import { MAX_QUANTITY } from './domain/stock-level';
+import { availableOf, MAX_QUANTITY } from './domain/stock-level';
 import { StockLevelResponseDto } from './dto/stock-level.dto';
 
 /**
@@ -44,10 +43,11 @@ export function renderDecision(command: UpdateCommand, decision: UpdateDecision)
       return respond(HttpStatus.CONFLICT, {
         productId,
         applied: false,
-        error: `insufficient stock: available ${decision.current.quantity}, requested ${-command.delta}`,
+        error: `insufficient stock: available ${availableOf(decision.current)}, requested ${-command.delta}`,
         code: decision.reason,
         currentVersion: decision.current.version,
         currentQuantity: decision.current.quantity,
+        available: availableOf(decision.current),
       });
     case 'QUANTITY_LIMIT_EXCEEDED':
       return respond(HttpStatus.CONFLICT, {
@@ -68,10 +68,7 @@ export function renderDecision(command: UpdateCommand, decision: UpdateDecision)
 export function renderSetDecision(command: SetLevelCommand, decision: SetDecision, requestId: string): StoredResponse {
   const fromHeader = command.precondition === 'if-match';
   const level = `${command.storeId}/${command.productId}`;
-  const problem = (code: ErrorCode, detail: string, extensions: object = {}): StoredResponse => {
-    const body = { ...problemOf(code, detail), instance: `/v1/stores/${command.storeId}/inventory/${command.productId}`, requestId, ...extensions };
-    return { status: body.status, body: JSON.stringify(body), contentType: PROBLEM_CONTENT_TYPE };
-  };
+  const context = { instance: `/v1/stores/${command.storeId}/inventory/${command.productId}`, requestId };
   switch (decision.kind) {
     case 'create':
       return respond(HttpStatus.CREATED, StockLevelResponseDto.of(decision.next));
@@ -81,18 +78,26 @@ export function renderSetDecision(command: SetLevelCommand, decision: SetDecisio
       switch (decision.reason) {
         case 'LEVEL_NOT_FOUND':
           return fromHeader
-            ? problem('PRECONDITION_FAILED', `If-Match names a version, but there is no level ${level}`)
-            : problem('LEVEL_NOT_FOUND', `a version was given, but there is no level ${level}; omit it to create the level`);
+            ? renderProblem('PRECONDITION_FAILED', `If-Match names a version, but there is no level ${level}`, context)
+            : renderProblem('LEVEL_NOT_FOUND', `a version was given, but there is no level ${level}; omit it to create the level`, context);
         case 'PRECONDITION_REQUIRED':
-          return problem('PRECONDITION_REQUIRED', `level ${level} exists: send its current version (body \`version\` or If-Match) to change it`);
+          return renderProblem('PRECONDITION_REQUIRED', `level ${level} exists: send its current version (body \`version\` or If-Match) to change it`, context);
         case 'VERSION_CONFLICT':
-          return problem(
+          return renderProblem(
             fromHeader ? 'PRECONDITION_FAILED' : 'VERSION_CONFLICT',
             `version conflict: expected ${decision.current.version}, got ${command.expectedVersion}`,
+            context,
             { currentVersion: decision.current.version },
           );
         case 'QUANTITY_LIMIT_EXCEEDED':
-          return problem('QUANTITY_LIMIT_EXCEEDED', `level ${level} is at its highest version`, { currentVersion: decision.current.version });
+          return renderProblem('QUANTITY_LIMIT_EXCEEDED', `level ${level} is at its highest version`, context, { currentVersion: decision.current.version });
+        case 'QUANTITY_BELOW_RESERVED':
+          return renderProblem(
+            'QUANTITY_BELOW_RESERVED',
+            `level ${level} has ${decision.current.reserved} units held by reservations; its quantity cannot be set below that`,
+            context,
+            { currentVersion: decision.current.version, reserved: decision.current.reserved },
+          );
       }
   }
 }

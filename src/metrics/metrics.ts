@@ -73,7 +73,33 @@ export class Metrics {
     collect: (): void => this.queueDepth.set(this.queueDepthProbe()),
   });
 
+  readonly reservationOperations = new Counter({
+    name: 'inventory_reservation_operations_total',
+    help: 'Reservation requests by operation (reserve, commit, release, extend) and outcome (the answer code, or ok / replayed)',
+    labelNames: ['operation', 'outcome'] as const,
+    registers: [this.registry],
+  });
+
+  readonly holdsExpired = new Counter({
+    name: 'inventory_reservation_holds_expired_total',
+    help: 'Holds of reservation lines that ran out and went back to their levels',
+    registers: [this.registry],
+  });
+
+  readonly activeReservations: Gauge = new Gauge({
+    name: 'inventory_reservations_active',
+    help: 'Reservations holding stock now (active and not yet expired), in the whole database',
+    registers: [this.registry],
+    collect: async (): Promise<void> => this.activeReservations.set(await this.activeReservationsProbe()),
+  });
+
   private queueDepthProbe: () => number = () => 0;
+  private activeReservationsProbe: () => Promise<number> = () => Promise.resolve(0);
+
+  /** The reservations feature counts active holds when scraped. */
+  observeActiveReservations(probe: () => Promise<number>): void {
+    this.activeReservationsProbe = probe;
+  }
 
   constructor() {
     collectDefaultMetrics({ register: this.registry });

@@ -18,7 +18,12 @@ export class ChangeResponseDto {
   @ApiProperty({ example: 'SKU-001' })
   productId!: string;
 
-  @ApiProperty({ enum: ['adjust', 'set', 'create'], description: 'adjust: by delta; set: absolute quantity (admin); create: the level was created (admin).', example: 'adjust' })
+  @ApiProperty({
+    enum: ['adjust', 'set', 'create', 'reserve', 'commit', 'release', 'expire', 'extend'],
+    description:
+      'adjust: by delta; set: absolute quantity (admin); create: the level was created (admin); reserve: a reservation held units; commit: it sold them (delta < 0) and gave its hold back; release: it gave its hold back; expire: its hold ran out; extend: its hold was prolonged.',
+    example: 'adjust',
+  })
   kind!: string;
 
   @ApiProperty({ example: 5, type: 'integer' })
@@ -26,6 +31,12 @@ export class ChangeResponseDto {
 
   @ApiProperty({ description: 'The quantity after this change.', example: 50, type: 'integer' })
   quantity!: number;
+
+  @ApiProperty({ description: 'Units held by active reservations after this change.', example: 2, type: 'integer' })
+  reserved!: number;
+
+  @ApiProperty({ description: 'quantity - reserved after this change: what can still be sold or reserved.', example: 48, type: 'integer' })
+  available!: number;
 
   @ApiProperty({ description: 'The version after this change.', example: 13, type: 'integer' })
   version!: number;
@@ -38,6 +49,9 @@ export class ChangeResponseDto {
 
   @ApiProperty({ nullable: true, type: 'string', example: 'test-001' })
   idempotencyKey!: string | null;
+
+  @ApiProperty({ nullable: true, type: 'string', description: 'The reservation that made this change.', example: null })
+  reservationId!: string | null;
 
   @ApiProperty({ nullable: true, type: 'string', example: '3f1c2a9e-8f0e-4a43-9d8b-2f7d1f0c9b4e' })
   requestId!: string | null;
@@ -53,10 +67,13 @@ export class ChangeResponseDto {
       kind: change.kind,
       delta: change.delta,
       quantity: change.quantity,
+      reserved: change.reserved,
+      available: Math.max(0, change.quantity - change.reserved),
       version: change.version,
       reason: change.reason,
       reference: change.reference,
       idempotencyKey: change.idempotencyKey,
+      reservationId: change.reservationId,
       requestId: change.requestId,
       createdAt: change.createdAt.toISOString(),
     };

@@ -14,11 +14,13 @@ function toChange(row: Selectable<LedgerTable>): LedgerChange {
     kind: row.kind,
     delta: row.delta,
     quantity: row.quantity_after,
+    reserved: row.reserved_after,
     version: row.version_after,
     reason: row.reason,
     reference: row.reference,
     idempotencyKey: row.idempotency_key,
     requestId: row.request_id,
+    reservationId: row.reservation_id,
     createdAt: new Date(row.created_at),
   };
 }

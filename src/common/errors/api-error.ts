@@ -70,6 +70,31 @@ export const ERROR_CATALOG = {
     title: 'Feed position beyond the last change',
     about: 'The position sent (`after` or Last-Event-ID) is beyond the last change of this feed: the feed was restarted or restored, and changes up to that position would be skipped. Take a fresh snapshot (GET /v1/stores/{storeId}/inventory) and follow the feed from the `lastSeq` of its first page; `lastSeq` in this problem is the feed’s last change now.',
   },
+  INSUFFICIENT_AVAILABLE: {
+    status: HttpStatus.CONFLICT,
+    title: 'Not enough available to hold',
+    about: 'A reservation holds all of its lines or none. `lines` names each line that could not be held, with the units `requested` and those `available` (on hand less what other reservations hold). Nothing was held.',
+  },
+  QUANTITY_BELOW_RESERVED: {
+    status: HttpStatus.CONFLICT,
+    title: 'Quantity below what is reserved',
+    about: 'An absolute quantity may not be set below the units active reservations hold (`reserved`): those units are promised to customers. Commit or release the reservations first, or set a higher quantity.',
+  },
+  RESERVATION_NOT_FOUND: {
+    status: HttpStatus.NOT_FOUND,
+    title: 'Reservation not found',
+    about: 'No reservation has this id.',
+  },
+  RESERVATION_NOT_ACTIVE: {
+    status: HttpStatus.CONFLICT,
+    title: 'Reservation no longer active',
+    about: 'The reservation was already committed or released (`status` says which): a committed reservation cannot be released or extended, a released one cannot be committed or extended.',
+  },
+  RESERVATION_EXPIRED: {
+    status: HttpStatus.CONFLICT,
+    title: 'Reservation expired',
+    about: 'The hold ran out before the commit or extension. A commit after expiry still succeeds when the units are available then; otherwise this answer names the `lines` that are short. Reserve again to hold stock anew.',
+  },
   PRECONDITION_FAILED: {
     status: HttpStatus.PRECONDITION_FAILED,
     title: 'Precondition failed',

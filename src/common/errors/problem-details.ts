@@ -23,3 +23,17 @@ export function problemOf(code: ErrorCode, detail: string, extra: Partial<Proble
   const { status, title } = ERROR_CATALOG[code];
   return { type: problemTypeUri(code), title, status, detail, code, ...extra };
 }
+
+/**
+ * A problem as the exact bytes of an answer decided in a transaction (and stored for replay when
+ * definitive): the same shape the problem-details filter gives everything else.
+ */
+export function renderProblem(
+  code: ErrorCode,
+  detail: string,
+  context: { readonly instance: string; readonly requestId: string },
+  extensions: object = {},
+): { status: number; body: string; contentType: string } {
+  const body = { ...problemOf(code, detail), instance: context.instance, requestId: context.requestId, ...extensions };
+  return { status: body.status, body: JSON.stringify(body), contentType: PROBLEM_CONTENT_TYPE };
+}

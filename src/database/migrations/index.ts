@@ -1,11 +1,13 @@
 import type { Migration, MigrationProvider } from 'kysely';
 import { initialSchema } from './0001-initial';
 import { ledgerDetails } from './0002-ledger-details';
+import { reservations } from './0003-reservations';
 
 /** Every migration, in order. Names sort lexically, so keep the numeric prefix. */
 const MIGRATIONS: Record<string, Migration> = {
   '0001-initial': initialSchema,
   '0002-ledger-details': ledgerDetails,
+  '0003-reservations': reservations,
 };
 
 export const INITIAL_MIGRATION = '0001-initial';

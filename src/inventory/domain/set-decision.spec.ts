@@ -2,12 +2,12 @@ import { decideSet } from './set-decision';
 import type { StockLevel } from './stock-level';
 
 const now = new Date('2026-01-02T00:00:00.000Z');
-const level: StockLevel = { storeId: 'store-1', productId: 'SKU-001', quantity: 45, version: 12, lastUpdated: new Date(0) };
+const level: StockLevel = { storeId: 'store-1', productId: 'SKU-001', quantity: 45, reserved: 0, version: 12, lastUpdated: new Date(0) };
 const base = { storeId: 'store-1', productId: 'SKU-001', quantity: 30 };
 
 describe('decideSet', () => {
   it('creates a missing level at version 1 when no version is expected', () => {
-    expect(decideSet(undefined, base, now)).toEqual({ kind: 'create', next: { ...base, version: 1, lastUpdated: now } });
+    expect(decideSet(undefined, base, now)).toEqual({ kind: 'create', next: { ...base, reserved: 0, version: 1, lastUpdated: now } });
   });
 
   it('refuses to create a level the caller expected to exist', () => {

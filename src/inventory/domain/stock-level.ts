@@ -2,9 +2,17 @@
 export interface StockLevel {
   readonly storeId: string;
   readonly productId: string;
+  /** On hand. */
   readonly quantity: number;
+  /** Held by active reservations; never above `quantity`. */
+  readonly reserved: number;
   readonly version: number;
   readonly lastUpdated: Date;
+}
+
+/** What can still be sold or reserved: on hand less what is held. */
+export function availableOf(level: StockLevel): number {
+  return Math.max(0, level.quantity - level.reserved);
 }
 
 /**

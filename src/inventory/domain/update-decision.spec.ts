@@ -4,7 +4,7 @@ import { decideUpdate } from './update-decision';
 
 const before = new Date('2026-01-01T00:00:00.000Z');
 const now = new Date('2026-01-02T00:00:00.000Z');
-const level: StockLevel = { storeId: 'store-1', productId: 'SKU-005', quantity: 8, version: 3, lastUpdated: before };
+const level: StockLevel = { storeId: 'store-1', productId: 'SKU-005', quantity: 8, reserved: 0, version: 3, lastUpdated: before };
 const command = (delta: number, expectedVersion = 3): UpdateCommand => ({
   storeId: 'store-1',
   productId: 'SKU-005',

@@ -1,4 +1,4 @@
-import { MAX_QUANTITY, MAX_VERSION, type StockLevel } from './stock-level';
+import { availableOf, MAX_QUANTITY, MAX_VERSION, type StockLevel } from './stock-level';
 import type { UpdateCommand } from './update-command';
 
 export type RejectionReason = 'LEVEL_NOT_FOUND' | 'VERSION_CONFLICT' | 'INSUFFICIENT_STOCK' | 'QUANTITY_LIMIT_EXCEEDED';
@@ -10,7 +10,8 @@ export type UpdateDecision =
 
 /**
  * The business rule of an update, in one place: the level must exist, be at the version the
- * caller read, and not go below zero (nor beyond what a 64-bit column and a JSON number hold).
+ * caller read, and a decrease may not take more than is available — units held for customers'
+ * checkouts are promised — nor an increase go beyond the largest quantity kept.
  */
 export function decideUpdate(current: StockLevel | undefined, command: UpdateCommand, now: Date): UpdateDecision {
   if (current === undefined) {
@@ -20,7 +21,7 @@ export function decideUpdate(current: StockLevel | undefined, command: UpdateCom
     return { kind: 'reject', reason: 'VERSION_CONFLICT', current };
   }
   const quantity = current.quantity + command.delta;
-  if (quantity < 0) {
+  if (command.delta < 0 && -command.delta > availableOf(current)) {
     return { kind: 'reject', reason: 'INSUFFICIENT_STOCK', current };
   }
   if (quantity > MAX_QUANTITY || current.version >= MAX_VERSION) {

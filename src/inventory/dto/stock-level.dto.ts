@@ -2,7 +2,7 @@ import { ApiProperty } from '@nestjs/swagger';
 import { IsOptional, IsString } from 'class-validator';
 import { QueryInteger } from '../../common/http/query-integer.decorator';
 import { IsIdentifier } from './constraints';
-import type { StockLevel } from '../domain/stock-level';
+import { availableOf, type StockLevel } from '../domain/stock-level';
 
 export class StockLevelParamsDto {
   @ApiProperty({ example: 'store-1' })
@@ -27,8 +27,14 @@ export class StockLevelResponseDto {
   @ApiProperty({ example: 'SKU-001' })
   productId!: string;
 
-  @ApiProperty({ example: 45, type: 'integer' })
+  @ApiProperty({ description: 'On hand.', example: 45, type: 'integer' })
   quantity!: number;
+
+  @ApiProperty({ description: 'Held by active reservations (checkouts in progress).', example: 0, type: 'integer' })
+  reserved!: number;
+
+  @ApiProperty({ description: 'quantity - reserved: what can still be sold or reserved.', example: 45, type: 'integer' })
+  available!: number;
 
   @ApiProperty({ example: 12, type: 'integer' })
   version!: number;
@@ -41,6 +47,8 @@ export class StockLevelResponseDto {
       storeId: level.storeId,
       productId: level.productId,
       quantity: level.quantity,
+      reserved: level.reserved,
+      available: availableOf(level),
       version: level.version,
       lastUpdated: level.lastUpdated.toISOString(),
     };
@@ -51,8 +59,14 @@ export class ProductLevelDto {
   @ApiProperty({ example: 'store-1' })
   storeId!: string;
 
-  @ApiProperty({ example: 45, type: 'integer' })
+  @ApiProperty({ description: 'On hand.', example: 45, type: 'integer' })
   quantity!: number;
+
+  @ApiProperty({ description: 'Held by active reservations.', example: 0, type: 'integer' })
+  reserved!: number;
+
+  @ApiProperty({ description: 'quantity - reserved.', example: 45, type: 'integer' })
+  available!: number;
 
   @ApiProperty({ example: 12, type: 'integer' })
   version!: number;
@@ -65,8 +79,14 @@ export class ProductStockResponseDto {
   @ApiProperty({ example: 'SKU-001' })
   productId!: string;
 
-  @ApiProperty({ description: 'Sum over the levels listed (the stores this API key may see).', example: 45, type: 'integer' })
+  @ApiProperty({ description: 'On hand, summed over the levels listed (the stores this API key may see).', example: 45, type: 'integer' })
   totalQuantity!: number;
+
+  @ApiProperty({ description: 'Held by reservations, summed over the levels listed.', example: 0, type: 'integer' })
+  totalReserved!: number;
+
+  @ApiProperty({ description: 'Available, summed over the levels listed.', example: 45, type: 'integer' })
+  totalAvailable!: number;
 
   @ApiProperty({ type: [ProductLevelDto] })
   levels!: ProductLevelDto[];
@@ -75,9 +95,13 @@ export class ProductStockResponseDto {
     return {
       productId,
       totalQuantity: levels.reduce((sum, level) => sum + level.quantity, 0),
+      totalReserved: levels.reduce((sum, level) => sum + level.reserved, 0),
+      totalAvailable: levels.reduce((sum, level) => sum + availableOf(level), 0),
       levels: levels.map((level) => ({
         storeId: level.storeId,
         quantity: level.quantity,
+        reserved: level.reserved,
+        available: availableOf(level),
         version: level.version,
         lastUpdated: level.lastUpdated.toISOString(),
       })),

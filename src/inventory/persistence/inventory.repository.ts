@@ -1,6 +1,7 @@
 import type { StoreScope } from '../../config/app-config';
 import type { LedgerKind } from '../../database/schema';
 import type { StoredResponse } from '../../idempotency/stored-response';
+import type { HoldState, Reservation, StoredReservationStatus } from '../../reservations/domain/reservation';
 import type { StockLevel } from '../domain/stock-level';
 
 /** Identifies a stock level. */
@@ -43,13 +44,43 @@ export interface LedgerEntryDraft {
   readonly kind: LedgerKind;
   readonly delta: number;
   readonly quantityAfter: number;
+  readonly reservedAfter: number;
   readonly versionAfter: number;
   readonly idempotencyKey: string | null;
   readonly clientId: string | null;
   readonly requestId: string | null;
   readonly reason: string | null;
   readonly reference: string | null;
+  readonly reservationId: string | null;
   readonly createdAt: Date;
+}
+
+/** An active hold whose time has passed, found on a locked level; it goes back to the level. */
+export interface DueHold {
+  readonly reservationId: string;
+  readonly clientId: string;
+  readonly reference: string | null;
+  readonly storeId: string;
+  readonly productId: string;
+  readonly quantity: number;
+}
+
+export interface ReservationUpdate {
+  readonly id: string;
+  readonly status: StoredReservationStatus;
+  readonly expiresAt: Date;
+  readonly updatedAt: Date;
+}
+
+/** A line's hold changes state; written only if it is still in `expectedState`. */
+export interface HoldUpdate {
+  readonly reservationId: string;
+  readonly productId: string;
+  readonly expectedState: HoldState;
+  readonly state: HoldState;
+  readonly committed: number | null;
+  /** A new expiry (an extension); undefined keeps it. */
+  readonly expiresAt?: Date;
 }
 
 /** A claimed key stayed held by another transaction (another instance) beyond the lock timeout. */
@@ -67,6 +98,9 @@ export interface GroupWrites {
   readonly completions: readonly IdempotencyCompletion[];
   readonly releasedClaims: readonly KeyRef[];
   readonly ledger: readonly LedgerEntryDraft[];
+  readonly reservationInserts: readonly Reservation[];
+  readonly reservationUpdates: readonly ReservationUpdate[];
+  readonly holdUpdates: readonly HoldUpdate[];
 }
 
 /** `clientId` and `key` joined into one map key. */
@@ -80,8 +114,9 @@ export function levelId({ storeId, productId }: LevelRef): string {
 
 /**
  * The statements of one write transaction, each working on a whole set at once. Callers take
- * locks in a fixed order (idempotency keys, then levels, then the ledger head), each set sorted,
- * so concurrent transactions on several instances cannot deadlock.
+ * locks in a fixed order (idempotency keys, then reservations, then levels — and a level's holds
+ * only under its lock —, then the ledger head), each set sorted, so concurrent transactions on
+ * several instances cannot deadlock.
  */
 export interface InventoryWriteTransaction {
   /**
@@ -92,12 +127,17 @@ export interface InventoryWriteTransaction {
    */
   claimIdempotencyKeys(claims: readonly IdempotencyClaim[], now: Date, expiresAt: Date): Promise<Set<string>>;
   findIdempotencyRecords(keys: readonly KeyRef[]): Promise<Map<string, IdempotencyRecord>>;
+  /** Reads and locks the reservations (with their lines) until the transaction ends; unknown ids are missing from the map. */
+  lockReservations(ids: readonly string[]): Promise<Map<string, Reservation>>;
   /** Reads and locks the levels until the transaction ends; absent levels are missing from the map. */
   lockLevels(levels: readonly LevelRef[]): Promise<Map<string, StockLevel>>;
+  /** The holds still counted on these (locked) levels whose reservation expired at or before `now`. */
+  findDueHolds(levels: readonly LevelRef[], now: Date): Promise<DueHold[]>;
   /**
    * Writes everything the group decided, at once: new levels, changed levels (each only if still
-   * at its locked version, else it throws), stored answers, released claims, and ledger rows with
-   * the next gap-free seqs. Returns the last seq (undefined without ledger rows); other instances
+   * at its locked version, else it throws), new and changed reservations and holds (a hold only if
+   * still in its expected state, else it throws), stored answers, released claims, and ledger rows
+   * with the next gap-free seqs. Returns the last seq (undefined without ledger rows); other instances
    * learn of it at commit.
    */
   writeGroup(writes: GroupWrites): Promise<number | undefined>;

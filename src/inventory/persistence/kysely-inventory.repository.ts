@@ -10,6 +10,7 @@ export function toStockLevel(row: Selectable<StockLevelsTable>): StockLevel {
     storeId: row.store_id,
     productId: row.product_id,
     quantity: row.quantity,
+    reserved: row.reserved,
     version: row.version,
     lastUpdated: new Date(row.last_updated),
   };

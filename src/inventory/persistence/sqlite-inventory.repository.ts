@@ -5,7 +5,10 @@ import type { StatementCachingDatabase } from '../../database/sqlite-statement-c
 import type { StockLevel } from '../domain/stock-level';
 import type { Selectable } from 'kysely';
 import type { StockLevelsTable } from '../../database/schema';
+import { type DueHoldRow, type ReservationLineRow, type ReservationRow, toDueHold, toReservation } from '../../reservations/persistence/reservation-rows';
+import type { Reservation } from '../../reservations/domain/reservation';
 import {
+  type DueHold,
   type GroupWrites,
   type IdempotencyClaim,
   type IdempotencyRecord,
@@ -33,6 +36,13 @@ class Statements {
   readonly releaseClaim: SqliteStatement;
   readonly advanceHead: SqliteStatement;
   readonly insertLedger: SqliteStatement;
+  readonly findReservation: SqliteStatement;
+  readonly findReservationLines: SqliteStatement;
+  readonly findDueHolds: SqliteStatement;
+  readonly insertReservation: SqliteStatement;
+  readonly insertHold: SqliteStatement;
+  readonly updateReservation: SqliteStatement;
+  readonly updateHold: SqliteStatement;
 
   constructor(sqlite: StatementCachingDatabase) {
     this.begin = sqlite.prepare('begin immediate');
@@ -51,16 +61,34 @@ class Statements {
     this.findRecord = sqlite.prepare(
       'select fingerprint, status_code, response_body, content_type, expires_at from idempotency_records where client_id = ? and idempotency_key = ?',
     );
-    this.insertLevel = sqlite.prepare('insert into stock_levels (store_id, product_id, quantity, version, last_updated) values (?, ?, ?, ?, ?)');
-    this.saveLevel = sqlite.prepare('update stock_levels set quantity = ?, version = ?, last_updated = ? where store_id = ? and product_id = ? and version = ?');
+    this.insertLevel = sqlite.prepare('insert into stock_levels (store_id, product_id, quantity, reserved, version, last_updated) values (?, ?, ?, ?, ?, ?)');
+    this.saveLevel = sqlite.prepare('update stock_levels set quantity = ?, reserved = ?, version = ?, last_updated = ? where store_id = ? and product_id = ? and version = ?');
     this.completeRecord = sqlite.prepare(
       'update idempotency_records set fingerprint = ?, status_code = ?, response_body = ?, content_type = ? where client_id = ? and idempotency_key = ?',
     );
     this.releaseClaim = sqlite.prepare('delete from idempotency_records where client_id = ? and idempotency_key = ? and status_code = 0');
     this.advanceHead = sqlite.prepare('update ledger_head set last_seq = last_seq + ? where id = 1 returning last_seq');
     this.insertLedger = sqlite.prepare(
-      `insert into ledger (seq, store_id, product_id, kind, delta, quantity_after, version_after, idempotency_key, client_id, request_id, reason, reference, created_at)
-       values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      `insert into ledger (seq, store_id, product_id, kind, delta, quantity_after, reserved_after, version_after, idempotency_key, client_id, request_id, reason, reference, reservation_id, created_at)
+       values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    );
+    this.findReservation = sqlite.prepare('select * from reservations where id = ?');
+    this.findReservationLines = sqlite.prepare('select product_id, quantity, committed, state from reservation_lines where reservation_id = ?');
+    this.findDueHolds = sqlite.prepare(
+      `select l.reservation_id, l.store_id, l.product_id, l.quantity, r.client_id, r.reference
+       from reservation_lines l join reservations r on r.id = l.reservation_id
+       where l.store_id = ? and l.product_id = ? and l.state = 'held' and l.expires_at <= ?
+       order by l.reservation_id`,
+    );
+    this.insertReservation = sqlite.prepare(
+      'insert into reservations (id, client_id, store_id, status, reference, created_at, updated_at, expires_at) values (?, ?, ?, ?, ?, ?, ?, ?)',
+    );
+    this.insertHold = sqlite.prepare(
+      'insert into reservation_lines (reservation_id, store_id, product_id, quantity, committed, state, expires_at) values (?, ?, ?, ?, ?, ?, ?)',
+    );
+    this.updateReservation = sqlite.prepare('update reservations set status = ?, expires_at = ?, updated_at = ? where id = ?');
+    this.updateHold = sqlite.prepare(
+      'update reservation_lines set state = ?, committed = ?, expires_at = coalesce(?, expires_at) where reservation_id = ? and product_id = ? and state = ?',
     );
   }
 }
@@ -133,6 +161,29 @@ class SqliteWriteTransaction implements InventoryWriteTransaction {
     return Promise.resolve(records);
   }
 
+  lockReservations(ids: readonly string[]): Promise<Map<string, Reservation>> {
+    // The transaction (`begin immediate`) holds the database's write lock already.
+    const reservations = new Map<string, Reservation>();
+    for (const id of ids) {
+      const row = this.statements.findReservation.all([id])[0] as ReservationRow | undefined;
+      if (row !== undefined) {
+        reservations.set(id, toReservation(row, this.statements.findReservationLines.all([id]) as ReservationLineRow[]));
+      }
+    }
+    return Promise.resolve(reservations);
+  }
+
+  findDueHolds(levels: readonly LevelRef[], now: Date): Promise<DueHold[]> {
+    const at = now.toISOString();
+    const holds: DueHold[] = [];
+    for (const ref of levels) {
+      for (const row of this.statements.findDueHolds.all([ref.storeId, ref.productId, at]) as DueHoldRow[]) {
+        holds.push(toDueHold(row));
+      }
+    }
+    return Promise.resolve(holds);
+  }
+
   lockLevels(levels: readonly LevelRef[]): Promise<Map<string, StockLevel>> {
     // The transaction (`begin immediate`) holds the database's write lock already.
     const locked = new Map<string, StockLevel>();
@@ -145,17 +196,19 @@ class SqliteWriteTransaction implements InventoryWriteTransaction {
     return Promise.resolve(locked);
   }
 
-  writeGroup({ levelInserts, levelChanges, completions, releasedClaims, ledger }: GroupWrites): Promise<number | undefined> {
+  writeGroup(writes: GroupWrites): Promise<number | undefined> {
+    const { levelInserts, levelChanges, completions, releasedClaims, ledger } = writes;
     const statements = this.statements;
     for (const level of levelInserts) {
-      statements.insertLevel.run([level.storeId, level.productId, level.quantity, level.version, level.lastUpdated.toISOString()]);
+      statements.insertLevel.run([level.storeId, level.productId, level.quantity, level.reserved, level.version, level.lastUpdated.toISOString()]);
     }
     for (const { next, expectedVersion } of levelChanges) {
-      const { changes } = statements.saveLevel.run([next.quantity, next.version, next.lastUpdated.toISOString(), next.storeId, next.productId, expectedVersion]);
+      const { changes } = statements.saveLevel.run([next.quantity, next.reserved, next.version, next.lastUpdated.toISOString(), next.storeId, next.productId, expectedVersion]);
       if (Number(changes) !== 1) {
         throw new Error(`stock level ${next.storeId}/${next.productId} changed under a held lock`);
       }
     }
+    this.writeReservations(writes);
     for (const { clientId, key, fingerprint, response } of completions) {
       statements.completeRecord.run([fingerprint, response.status, response.body, response.contentType ?? null, clientId, key]);
     }
@@ -177,15 +230,46 @@ class SqliteWriteTransaction implements InventoryWriteTransaction {
         entry.kind,
         entry.delta,
         entry.quantityAfter,
+        entry.reservedAfter,
         entry.versionAfter,
         entry.idempotencyKey,
         entry.clientId,
         entry.requestId,
         entry.reason,
         entry.reference,
+        entry.reservationId,
         entry.createdAt.toISOString(),
       ]);
     }
     return Promise.resolve(lastSeq);
+  }
+
+  private writeReservations({ reservationInserts, reservationUpdates, holdUpdates }: GroupWrites): void {
+    const statements = this.statements;
+    for (const reservation of reservationInserts) {
+      const expiresAt = reservation.expiresAt.toISOString();
+      statements.insertReservation.run([
+        reservation.id,
+        reservation.clientId,
+        reservation.storeId,
+        reservation.status,
+        reservation.reference,
+        reservation.createdAt.toISOString(),
+        reservation.updatedAt.toISOString(),
+        expiresAt,
+      ]);
+      for (const line of reservation.lines) {
+        statements.insertHold.run([reservation.id, reservation.storeId, line.productId, line.quantity, line.committed, line.state, expiresAt]);
+      }
+    }
+    for (const update of reservationUpdates) {
+      statements.updateReservation.run([update.status, update.expiresAt.toISOString(), update.updatedAt.toISOString(), update.id]);
+    }
+    for (const hold of holdUpdates) {
+      const { changes } = statements.updateHold.run([hold.state, hold.committed, hold.expiresAt?.toISOString() ?? null, hold.reservationId, hold.productId, hold.expectedState]);
+      if (Number(changes) !== 1) {
+        throw new Error(`hold ${hold.reservationId}/${hold.productId} left ${hold.expectedState} under a held lock`);
+      }
+    }
   }
 }

@@ -1,0 +1,29 @@
+import type { LineQuantity } from './reservation';
+
+/** Hold the lines of a cart in one store, all or none. */
+export interface ReserveCommand {
+  /** Chosen before the request is queued, so that its stored answer names it. */
+  readonly reservationId: string;
+  readonly storeId: string;
+  /** Summed per product, ordered by product id (see sumLines). */
+  readonly lines: readonly LineQuantity[];
+  readonly ttlSeconds: number;
+  readonly reference?: string;
+  readonly idempotencyKey: string;
+}
+
+/** The order is placed: sell what is held, or fewer units (`lines`), releasing the rest. */
+export interface CommitCommand {
+  readonly reservationId: string;
+  /** Units to sell per product; a product left out sells none. Undefined: everything held. */
+  readonly lines?: readonly LineQuantity[];
+}
+
+export interface ReleaseCommand {
+  readonly reservationId: string;
+}
+
+export interface ExtendCommand {
+  readonly reservationId: string;
+  readonly ttlSeconds: number;
+}
