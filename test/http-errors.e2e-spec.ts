@@ -97,4 +97,72 @@ describe('HTTP-level errors', () => {
     await app.http().get(problem.body.type).expect(200);
     await app.http().get('/problems/no-such-problem').expect(404);
   });
+
+  it('reads no body before the caller is authenticated: a malformed or undecodable body without a valid key is a 401', async () => {
+    for (const [body, contentType, encoding] of [
+      ['{"storeId":', 'application/json', undefined],
+      ['x', 'text/plain', undefined],
+      ['not gzip', 'application/json', 'gzip'],
+    ] as const) {
+      const headers: Record<string, string> = { 'Content-Type': contentType, ...(encoding === undefined ? {} : { 'Content-Encoding': encoding }) };
+      const response = await fetch(`${app.url}${UPDATES_PATH}`, { method: 'POST', headers, body });
+      expect({ body, status: response.status, code: ((await response.json()) as { code: string }).code }).toEqual({ body, status: 401, code: 'UNAUTHENTICATED' });
+    }
+  });
+
+  it('refuses an object with more fields than any request has, cheaply and with a short answer', async () => {
+    const fields = Object.fromEntries(Array.from({ length: 5000 }, (_, index) => [`f${index}`, 0]));
+    const response = await post(JSON.stringify({ storeId: 'store-1', ...fields }));
+    expect(response.status).toBe(400);
+    expect(response.body).toMatchObject({ code: 'VALIDATION_FAILED', errors: [{ field: 'body', issue: 'an object with more than 32 fields' }] });
+  });
+
+  it('refuses a key repeated in one object, which readers of the JSON could take either way', async () => {
+    const before = await allLevels(app);
+    const response = await post('{"storeId":"store-1","productId":"SKU-002","delta":500,"delta":1,"version":8,"idempotencyKey":"dup-001"}');
+    expect(response.status).toBe(400);
+    expect(response.body).toMatchObject({ code: 'VALIDATION_FAILED', errors: [{ field: 'body', issue: "has the key 'delta' twice in one object" }] });
+    const nested = await post('{"storeId":"store-1","updates":[{"productId":"SKU-002","delta":1,"version":8,"version":9,"idempotencyKey":"dup-002"}]}');
+    expect(nested.status).toBe(400);
+    expect(await allLevels(app)).toEqual(before);
+  });
+
+  it('takes JSON in UTF-8 only', async () => {
+    for (const charset of ['utf-16', 'iso-8859-1']) {
+      const response = await fetch(`${app.url}${UPDATES_PATH}`, { method: 'POST', headers: { 'X-API-Key': 'demo', 'Content-Type': `application/json; charset=${charset}` }, body: UPDATE });
+      expect({ charset, status: response.status }).toEqual({ charset, status: 415 });
+    }
+    const utf8 = await fetch(`${app.url}${UPDATES_PATH}`, { method: 'POST', headers: { 'X-API-Key': 'demo', 'Content-Type': 'application/json; charset=UTF-8' }, body: '{}' });
+    expect(utf8.status).toBe(400);
+  });
+});
+
+describe('HTTP-level errors under a rate limit', () => {
+  let app: TestApp;
+
+  beforeAll(async () => {
+    app = await startApp({ env: { RATE_LIMIT_PER_SECOND: '3' } });
+  });
+
+  afterAll(async () => {
+    await app.close();
+  });
+
+  it('counts bad bodies against the key’s rate, with the RateLimit headers, like any request', async () => {
+    const statuses: number[] = [];
+    // Counted per second: sent until one is refused (a loaded machine may need more than one window).
+    for (let attempt = 0; attempt < 30 && !statuses.includes(429); attempt += 1) {
+      const response = await fetch(`${app.url}${UPDATES_PATH}`, { method: 'POST', headers: { 'X-API-Key': 'demo', 'Content-Type': 'application/json' }, body: '{"bad"' });
+      expect(response.headers.get('ratelimit')).toMatch(/^"api-key";r=\d+;t=\d+$/);
+      statuses.push(response.status);
+    }
+    expect(statuses).toContain(429);
+    expect(statuses.slice(0, 3)).toEqual([400, 400, 400]);
+  });
+
+  it('sends the RateLimit headers on an admin route refused to a key that is not an admin', async () => {
+    const response = await app.http().put('/v1/stores/store-1/inventory/SKU-001').set('X-API-Key', 'pos1').send({ quantity: 1 }).expect(403);
+    expect(response.body.code).toBe('ADMIN_REQUIRED');
+    expect(response.headers.ratelimit).toMatch(/^"api-key";r=\d+;t=\d+$/);
+  });
 });

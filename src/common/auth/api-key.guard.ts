@@ -2,14 +2,13 @@ import { type CanActivate, type ExecutionContext, Injectable } from '@nestjs/com
 import { Reflector } from '@nestjs/core';
 import type { Request } from 'express';
 import { ApiError } from '../errors/api-error';
-import { ADMIN_ONLY } from './admin-only.decorator';
 import { ApiKeyRegistry } from './api-key-registry';
 import { FailedAuthLimiter } from './failed-auth-limiter';
 import { IS_PUBLIC } from './public.decorator';
 
 export const API_KEY_HEADER = 'x-api-key';
 
-/** Global guard: every route needs a known `X-API-Key` unless marked @Public(); @AdminOnly() routes an admin key. */
+/** Global guard: every route needs a known `X-API-Key` unless marked @Public(). */
 @Injectable()
 export class ApiKeyGuard implements CanActivate {
   constructor(
@@ -39,10 +38,6 @@ export class ApiKeyGuard implements CanActivate {
       throw new ApiError('UNAUTHENTICATED', 'send a valid API key in the X-API-Key header');
     }
     this.failures.recordSuccess(address, client.id);
-    const adminOnly = this.reflector.getAllAndOverride<boolean | undefined>(ADMIN_ONLY, [context.getHandler(), context.getClass()]);
-    if (adminOnly === true && !client.isAdmin) {
-      throw new ApiError('ADMIN_REQUIRED', 'this route needs an admin API key');
-    }
     request.client = client;
     return true;
   }
