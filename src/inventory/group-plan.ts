@@ -96,7 +96,7 @@ export class GroupPlan {
     const items = job.items.map((item) => this.runItem(job, item, { changes, owners, ledger }));
     if (job.atomic && !items.every(succeeded)) {
       // Nothing of this job is kept; its keys stay free for a corrected retry.
-      return { items: items.map((result, index) => abort(result, job.items[index].command.productId)) };
+      return { items: items.map((result, index) => this.abort(result, job.items[index])) };
     }
     changes.forEach((level, id) => this.levels.set(id, level));
     owners.forEach((owner, id) => this.owners.set(id, owner));
@@ -157,6 +157,23 @@ export class GroupPlan {
     return record.fingerprint === fingerprint ? { kind: 'replayed', response: record.response, expiresAt: record.expiresAt } : { kind: 'key-reused' };
   }
 
+  /**
+   * An item of a rolled-back atomic job: nothing applied, nothing stored. Its answer describes the
+   * committed level, never the batch's own changes that were rolled back: a failed item is decided
+   * again on its own, and is BATCH_ABORTED if it would have applied alone.
+   */
+  private abort(result: ItemResult, item: UpdateItem): ItemResult {
+    if (result.kind !== 'executed') {
+      return result;
+    }
+    let response = result.applied ? renderAborted(item.command.productId) : result.response;
+    if (!result.applied && item.type === 'adjust') {
+      const decision = decideUpdate(this.levels.get(levelId(item.command)), item.command, this.snapshot.now);
+      response = decision.kind === 'apply' ? renderAborted(item.command.productId) : renderDecision(item.command, decision);
+    }
+    return { ...result, response, applied: false, stored: false };
+  }
+
   private adjust(job: UpdateJob, command: UpdateCommand, current: StockLevel | undefined, pending: Pending): Decided {
     const decision = decideUpdate(current, command, this.snapshot.now);
     if (decision.kind === 'apply') {
@@ -214,13 +231,6 @@ function isStoredOutcome(response: StoredResponse): boolean {
   return response.status === 200 || response.status === 201 || response.status === 404 || response.status === 409;
 }
 
-/** An item of a rolled-back atomic job: nothing applied, nothing stored. */
-function abort(result: ItemResult, productId: string): ItemResult {
-  if (result.kind !== 'executed') {
-    return result;
-  }
-  return { ...result, response: result.applied ? renderAborted(productId) : result.response, applied: false, stored: false };
-}
 
 export function succeeded(item: ItemResult): boolean {
   switch (item.kind) {
