@@ -4,6 +4,7 @@ import type { Request } from 'express';
 import { ApiError } from '../errors/api-error';
 import { ApiKeyRegistry } from './api-key-registry';
 import { FailedAuthLimiter } from './failed-auth-limiter';
+import { clientNetwork } from './client-network';
 import { IS_PUBLIC } from './public.decorator';
 
 export const API_KEY_HEADER = 'x-api-key';
@@ -23,7 +24,7 @@ export class ApiKeyGuard implements CanActivate {
       return true;
     }
     const request = context.switchToHttp().getRequest<Request>();
-    const address = request.ip ?? 'unknown';
+    const address = clientNetwork(request.ip);
     const header = request.headers[API_KEY_HEADER];
     const client = this.registry.authenticate(typeof header === 'string' ? header : undefined);
     // Checked after authenticating, but answered the same whether the key was right or not.
@@ -35,7 +36,7 @@ export class ApiKeyGuard implements CanActivate {
     }
     if (client === undefined) {
       this.failures.recordFailure(address);
-      throw new ApiError('UNAUTHENTICATED', 'send a valid API key in the X-API-Key header');
+      throw new ApiError('UNAUTHENTICATED', 'send a valid API key in the X-API-Key header', { headers: { 'WWW-Authenticate': 'ApiKey header="X-API-Key"' } });
     }
     this.failures.recordSuccess(address, client.id);
     request.client = client;

@@ -52,7 +52,8 @@ export class ProblemDetailsFilter implements ExceptionFilter {
     const requestId = requestIdOf(request);
     const { problem, headers } = this.toProblem(exception, request);
     problem.requestId = requestId;
-    problem.instance = request.originalUrl;
+    // The path only: a query string may hold what does not belong in an answer or a log.
+    problem.instance = request.originalUrl.split('?', 1)[0];
     this.metrics.rejected.inc({ code: problem.code, status: String(problem.status) });
 
     if (problem.status === 500) {
