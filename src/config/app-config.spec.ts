@@ -31,6 +31,7 @@ describe('loadConfig', () => {
       logLevel: 'info',
       bodyLimitBytes: 102_400,
       shutdownTimeoutMs: 25_000,
+      shutdownGraceMs: 3000,
       rateLimitPerSecond: 500,
       authFailuresPerMinute: 30,
       corsOrigins: [],
