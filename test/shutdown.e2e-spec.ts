@@ -120,6 +120,13 @@ describe.each(['SIGTERM', 'SIGINT'] as const)('graceful shutdown on %s under loa
         code: 'SHUTTING_DOWN',
       });
     }
+    // Reads are refused too: the instance takes no new work of any kind.
+    const lateRead = await fetch(`${running.url}/v1/stores/${STORE}/inventory/D-late`, { headers: HEADERS, signal: AbortSignal.timeout(10_000) });
+    expect({ status: lateRead.status, code: ((await lateRead.json()) as { code?: string }).code, connection: lateRead.headers.get('connection') }).toEqual({
+      status: 503,
+      code: 'SHUTTING_DOWN',
+      connection: 'close',
+    });
     // Still draining: nothing accepted was answered yet, and the process is alive.
     expect(acknowledged).toHaveLength(answeredBeforeSignal);
     expect(inFlight.size).toBe(CLIENTS);
