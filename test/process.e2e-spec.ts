@@ -1,5 +1,5 @@
 import { createTestStore, type TestStore } from './helpers/dialect';
-import { jsonLines, type ServiceProcess, spawnService } from './helpers/service-process';
+import { jsonLines, type ServiceProcess, spawnService, waitForLogLine } from './helpers/service-process';
 
 describe('the service process', () => {
   let store: TestStore;
@@ -39,7 +39,10 @@ describe('the service process', () => {
     expect((await post({ storeId: 'store-1', productId: 'SKU-001', delta: 5, version: 12, idempotencyKey: 'log-1' }, 'req-applied')).status).toBe(200);
     expect((await post({ storeId: 'store-1', productId: 'SKU-001', delta: 5, version: 12, idempotencyKey: 'log-2' }, 'req-conflict')).status).toBe(409);
     expect((await post({ storeId: 'store-1', productId: 'SKU-001', delta: 'x', version: 12, idempotencyKey: 'log-3' }, 'req-invalid')).status).toBe(400);
-    await new Promise((resolve) => setTimeout(resolve, 200));
+    // Each request's last line is written when it ends; the lines reach this process through a pipe.
+    for (const requestId of ['req-applied', 'req-conflict', 'req-invalid']) {
+      await waitForLogLine(service, `request completed of ${requestId}`, (line) => line.reqId === requestId && line.msg === 'request completed');
+    }
 
     const lines = jsonLines(service.output);
     const of = (requestId: string) => lines.filter((line) => line.reqId === requestId);
@@ -73,9 +76,18 @@ describe('the service process', () => {
       });
     const linesOf = (requestId: string) => jsonLines(service!.output).filter((line) => line.reqId === requestId && line.msg !== 'update submitted to queue');
 
+    /**
+     * Sends a request that logs a warning line after the batch has been answered: output is in
+     * order, so once its line is in, every line of the batch is in too.
+     */
+    const barrier = async (requestId: string) => {
+      expect((await send({ storeId: 'store-1', productId: 'SKU-001', delta: 1, version: 0, idempotencyKey: requestId }, requestId)).status).toBe(409);
+      await waitForLogLine(service!, `the barrier request ${requestId}`, (line) => line.reqId === requestId && line.msg === 'request completed');
+    };
+
     service = await spawnService({ ...store.env, LOG_LEVEL: 'info' });
     expect((await send(batch('info'), 'req-batch')).status).toBe(200);
-    await new Promise((resolve) => setTimeout(resolve, 200));
+    await barrier('barrier-info');
     expect(linesOf('req-batch')).toEqual([
       expect.objectContaining({ level: 40, msg: 'batch processed', storeId: 'store-1', updates: 2, atomic: false, outcomes: { applied: 1, version_conflict: 1 } }),
     ]);
@@ -83,7 +95,7 @@ describe('the service process', () => {
 
     service = await spawnService({ ...store.env, LOG_LEVEL: 'debug' });
     expect((await send(batch('debug'), 'req-batch-debug')).status).toBe(200);
-    await new Promise((resolve) => setTimeout(resolve, 200));
+    await barrier('barrier-debug');
     expect(linesOf('req-batch-debug').map((line) => [line.level, line.msg])).toEqual(
       expect.arrayContaining([
         [20, 'update applied'],
