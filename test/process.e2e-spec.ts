@@ -27,6 +27,20 @@ describe('the service process', () => {
     expect(printed).not.toMatch(/\n\s+at /);
   });
 
+  it('refuses to start in production without API_KEYS, and seeds no demo data there unless asked', async () => {
+    service = await spawnService({ ...store.env, NODE_ENV: 'production' }, { waitReady: false });
+    expect((await service.exited).code).toBe(1);
+    expect(service.output.join('\n')).toContain('API_KEYS must be set when NODE_ENV=production');
+
+    const key = 'k-0123456789abcdef0123';
+    service = await spawnService({ ...store.env, NODE_ENV: 'production', API_KEYS: `${key}:*` });
+    const demo = await fetch(`${service.url}/v1/inventory/SKU-001`, { headers: { 'X-API-Key': 'demo' } });
+    expect(demo.status).toBe(401);
+    const level = await fetch(`${service.url}/v1/inventory/SKU-001`, { headers: { 'X-API-Key': key } });
+    expect(level.status).toBe(404);
+    await service.stop('SIGKILL');
+  });
+
   it('logs structured JSON with the request id on every line, at the documented levels, and never the API key', async () => {
     const secretKey = 'sk-live-7f3a9c1e';
     service = await spawnService({ ...store.env, API_KEYS: `${secretKey}:*`, LOG_LEVEL: 'debug' });

@@ -147,6 +147,8 @@ describe.each(['SIGTERM', 'SIGINT'] as const)('graceful shutdown on %s under loa
     const messages = jsonLines(running.output).map((line) => line.msg);
     expect(messages).toContain('shut down cleanly');
     expect(messages).not.toContain('shutdown did not finish in time');
+    // A clean shutdown, its refusals included, is no failure of the service.
+    expect(jsonLines(running.output).filter((line) => (line.level as number) >= 50)).toEqual([]);
 
     // Restart: every acknowledged change is committed, the refused ones were not applied.
     service = await spawnService({ ...store.env, LOG_LEVEL: 'warn', RATE_LIMIT_PER_SECOND: '0' });
@@ -168,3 +170,49 @@ describe.each(['SIGTERM', 'SIGINT'] as const)('graceful shutdown on %s under loa
     expect(JSON.parse(retried.text)).toMatchObject({ productId: 'D-late', newQuantity: 1, newVersion: 1 });
   });
 });
+
+/**
+ * Between the signal and the closing of the listener, for SHUTDOWN_GRACE_MS, the service answers
+ * every new request 503 and fails readiness: load balancers stop sending, and clients get an
+ * answer instead of a refused connection.
+ */
+describe('shutdown grace period', () => {
+  let store: TestStore;
+  let service: ServiceProcess | undefined;
+
+  beforeAll(async () => {
+    store = await createTestStore();
+  });
+
+  afterAll(async () => {
+    await service?.stop('SIGKILL');
+    await store.dispose();
+  });
+
+  it('answers 503 SHUTTING_DOWN, new connections included, and fails readiness until the grace is over, then exits 0', async () => {
+    const graceMs = 3000;
+    service = await spawnService({ ...store.env, LOG_LEVEL: 'info', SHUTDOWN_GRACE_MS: String(graceMs) });
+    const running = service;
+    const logFrom = running.output.length;
+    const signalledAt = Date.now();
+    running.child.kill('SIGTERM');
+    await waitForLogLine(running, 'shutdown begun', (line) => line.msg === 'shutting down: refusing new requests, draining the update queue', { from: logFrom });
+
+    const answers: string[] = [];
+    // Well within the grace, a loaded machine included: every request gets a real answer.
+    while (Date.now() - signalledAt < graceMs / 2) {
+      const read = await fetch(`${running.url}/v1/stores/store-1/inventory/SKU-001`, { headers: { 'X-API-Key': 'demo' } });
+      answers.push(`${read.status} ${((await read.json()) as { code?: string }).code} ${read.headers.get('connection')}`);
+      const ready = await fetch(`${running.url}/health/ready`);
+      answers.push(`ready ${ready.status}`);
+    }
+    expect(answers.length).toBeGreaterThan(2);
+    expect(new Set(answers)).toEqual(new Set(['503 SHUTTING_DOWN close', 'ready 503']));
+
+    const { code } = await running.exited;
+    expect(code).toBe(0);
+    expect(Date.now() - signalledAt).toBeGreaterThanOrEqual(graceMs);
+    expect(jsonLines(running.output).filter((line) => (line.level as number) >= 50)).toEqual([]);
+  });
+});
+

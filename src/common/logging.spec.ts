@@ -32,7 +32,7 @@ describe('requestLogging', () => {
         if (request.url === '/slow') {
           return; // never answered: the client gives up
         }
-        response.statusCode = request.url === '/missing' ? 404 : 200;
+        response.statusCode = request.url === '/missing' ? 404 : request.url === '/busy' ? 503 : request.url === '/broken' ? 500 : 200;
         response.end('{}');
       }),
     );
@@ -80,7 +80,17 @@ describe('requestLogging', () => {
     expect(lines).toEqual([]);
   });
 
-  it('logs a request the client abandoned at error', async () => {
+  it('logs 503 refusals at warn and other server errors at error', async () => {
+    await get('/busy', { 'X-Request-Id': 'req-503' });
+    await get('/broken', { 'X-Request-Id': 'req-500' });
+    await closedAll('/busy', '/broken');
+    expect(lines).toEqual([
+      expect.objectContaining({ level: 40, reqId: 'req-503', res: { statusCode: 503 } }),
+      expect.objectContaining({ level: 50, reqId: 'req-500', res: { statusCode: 500 } }),
+    ]);
+  });
+
+  it('logs a request the client abandoned at info: leaving is the client’s choice, not a failure', async () => {
     await new Promise<void>((resolve) => {
       const pending = httpRequest({ port, host: '127.0.0.1', path: '/slow', headers: { 'X-Request-Id': 'req-gone' } });
       pending.on('error', () => resolve());
@@ -89,6 +99,6 @@ describe('requestLogging', () => {
       void until('the request to reach the handler', () => arrived.includes('/slow')).then(() => pending.destroy());
     });
     await closedAll('/slow');
-    expect(lines).toEqual([expect.objectContaining({ level: 50, reqId: 'req-gone', msg: 'request aborted' })]);
+    expect(lines).toEqual([expect.objectContaining({ level: 30, reqId: 'req-gone', msg: 'request aborted' })]);
   });
 });

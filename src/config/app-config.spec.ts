@@ -106,6 +106,11 @@ describe('loadConfig', () => {
     expect(loadConfig({ NODE_ENV: 'development' })).toMatchObject({ apiKeys: [{ key: 'demo', stores: '*', admin: false }], seedDemo: true });
   });
 
+  it('keeps the shutdown grace within the shutdown deadline', () => {
+    expect(problemsOf({ SHUTDOWN_TIMEOUT_MS: '2000' })).toEqual([expect.stringContaining('SHUTDOWN_GRACE_MS must be less than SHUTDOWN_TIMEOUT_MS')]);
+    expect(loadConfig({ SHUTDOWN_TIMEOUT_MS: '2000', SHUTDOWN_GRACE_MS: '500' }).shutdownGraceMs).toBe(500);
+  });
+
   it('never echoes a key in its messages', () => {
     expect(problemsOf({ API_KEYS: 's3cr3t-key:store 1' }).join('\n')).not.toContain('s3cr3t');
   });

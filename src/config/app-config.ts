@@ -112,6 +112,9 @@ export function loadConfig(env: Env = process.env): AppConfig {
     streamHeartbeatMs: read.integer('STREAM_HEARTBEAT_MS', 15_000, 100, 300_000),
   };
 
+  if (config.shutdownGraceMs >= config.shutdownTimeoutMs) {
+    problems.push('SHUTDOWN_GRACE_MS must be less than SHUTDOWN_TIMEOUT_MS (the grace is part of the shutdown)');
+  }
   if (problems.length > 0) {
     throw new ConfigError(problems);
   }

@@ -23,7 +23,8 @@ describe('shutdown deadline (PostgreSQL)', () => {
 
   it('gives up after SHUTDOWN_TIMEOUT_MS and exits 1', async () => {
     // Lock waits last up to 2 s (a quarter of the processing timeout, capped at 2 s).
-    service = await spawnService({ ...store.env, LOG_LEVEL: 'info', SHUTDOWN_TIMEOUT_MS: '300', PROCESSING_TIMEOUT_MS: '60000' });
+    // No grace period: the deadline is what is measured.
+    service = await spawnService({ ...store.env, LOG_LEVEL: 'info', SHUTDOWN_TIMEOUT_MS: '300', SHUTDOWN_GRACE_MS: '0', PROCESSING_TIMEOUT_MS: '60000' });
     const running = service;
     holder = new Client({ connectionString: store.env.DATABASE_URL });
     await holder.connect();
