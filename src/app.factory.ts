@@ -1,11 +1,14 @@
 import type { NestApplicationOptions } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
+import type { ServerResponse } from 'node:http';
 import helmet from 'helmet';
 import { Logger } from 'nestjs-pino';
 import { AppModule } from './app.module';
 import { AppConfig } from './config/app-config';
 import { requestLogging, ROOT_LOGGER } from './common/logging';
+import { answerMalformedRequests } from './common/http/malformed-request';
+import { Metrics } from './metrics/metrics';
 import { IDEMPOTENCY_KEY_HEADER, IDEMPOTENT_REPLAYED_HEADER } from './idempotency/idempotency-key';
 import { setupOpenApi } from './openapi';
 
@@ -47,6 +50,12 @@ export function configureApp(app: NestExpressApplication): NestExpressApplicatio
   app.use(helmet(HELMET_OPTIONS));
   // Routes that want an ETag set a meaningful one (the version); hashing every body is waste.
   app.set('etag', false);
+  // Answers of the API depend on the API key: no shared cache may keep them. A route whose answer
+  // can be revalidated (a level, by its ETag) says so itself.
+  app.use('/v1', (_request: unknown, response: ServerResponse, next: () => void) => {
+    response.setHeader('Cache-Control', 'no-store');
+    next();
+  });
   const config = app.get(AppConfig);
   app.set('trust proxy', config.trustProxyHops);
   if (config.corsOrigins.length > 0) {
@@ -59,6 +68,7 @@ export function configureApp(app: NestExpressApplication): NestExpressApplicatio
     });
   }
   setupOpenApi(app);
+  app.getHttpServer().on('clientError', answerMalformedRequests(app.get(ROOT_LOGGER), app.get(Metrics)));
   return app;
 }
 

@@ -1,11 +1,14 @@
 import { type DynamicModule, type MiddlewareConsumer, Module, type NestModule, RequestMethod } from '@nestjs/common';
-import { APP_FILTER, APP_PIPE } from '@nestjs/core';
+import { APP_FILTER, APP_GUARD, APP_PIPE } from '@nestjs/core';
+import { AdminGuard } from './common/auth/admin.guard';
+import { ApiKeyGuard } from './common/auth/api-key.guard';
+import { RateLimitGuard } from './common/auth/rate-limit.guard';
 import { LoggerModule } from 'nestjs-pino';
 import { ChangesModule } from './changes/changes.module';
 import { AuthModule } from './common/auth/auth.module';
 import { CommonModule } from './common/common.module';
 import { ProblemDetailsFilter } from './common/errors/problem-details.filter';
-import { JsonBodyMiddleware } from './common/http/json-body.middleware';
+import { JsonBodyGuard } from './common/http/json-body.guard';
 import { DrainingMiddleware } from './common/lifecycle/draining.middleware';
 import { createValidationPipe } from './common/http/validation';
 import { createRootLogger, loggerParams, ROOT_LOGGER } from './common/logging';
@@ -19,7 +22,7 @@ import { InventoryModule } from './inventory/inventory.module';
 import { ReservationsModule } from './reservations/reservations.module';
 
 /**
- * The whole application. The global filter, pipe and guard are providers here (not set up in
+ * The whole application. The global filter, pipe and guards are providers here (not set up in
  * main.ts), so the e2e suites that build this module run exactly production's pipeline.
  */
 @Module({})
@@ -44,13 +47,18 @@ export class AppModule implements NestModule {
         { provide: ROOT_LOGGER, useValue: rootLogger },
         { provide: APP_FILTER, useClass: ProblemDetailsFilter },
         { provide: APP_PIPE, useFactory: createValidationPipe },
+        // In this order: who is calling, within their rate, allowed on this route, then their body.
+        { provide: APP_GUARD, useExisting: ApiKeyGuard },
+        { provide: APP_GUARD, useExisting: RateLimitGuard },
+        { provide: APP_GUARD, useExisting: AdminGuard },
+        { provide: APP_GUARD, useClass: JsonBodyGuard },
       ],
     };
   }
 
   configure(consumer: MiddlewareConsumer): void {
     consumer
-      .apply(HttpMetricsMiddleware, DrainingMiddleware, JsonBodyMiddleware)
+      .apply(HttpMetricsMiddleware, DrainingMiddleware)
       .forRoutes({ path: '*path', method: RequestMethod.ALL });
   }
 }

@@ -17,14 +17,16 @@ async function bootstrap(): Promise<void> {
       process.exit(1);
     }
     stopping = true;
-    logger.info({ signal, deadlineMs: config.shutdownTimeoutMs }, 'shutting down: refusing new requests, draining the update queue');
+    logger.info({ signal, graceMs: config.shutdownGraceMs, deadlineMs: config.shutdownTimeoutMs }, 'shutting down: refusing new requests, draining the update queue');
     const deadline = setTimeout(() => {
       logger.error({ deadlineMs: config.shutdownTimeoutMs }, 'shutdown did not finish in time');
       process.exit(1);
     }, config.shutdownTimeoutMs);
     deadline.unref();
     app.get(ShutdownState).beginDraining();
-    // Drains the queue, waits for in-flight requests, then closes the database.
+    // New requests get 503 and readiness fails meanwhile; accepted updates go on being processed.
+    await new Promise((resolve) => setTimeout(resolve, config.shutdownGraceMs));
+    // Drains the queue, waits for in-flight requests, closes the listener, then the database.
     await app.close();
     logger.info('shut down cleanly');
     process.exit(0);

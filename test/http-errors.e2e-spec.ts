@@ -1,3 +1,4 @@
+import { connect } from 'node:net';
 import { gzipSync } from 'node:zlib';
 import { ERROR_CATALOG, type ErrorCode } from '../src/common/errors/api-error';
 import { problemTypeUri } from '../src/common/errors/problem-details';
@@ -97,4 +98,175 @@ describe('HTTP-level errors', () => {
     await app.http().get(problem.body.type).expect(200);
     await app.http().get('/problems/no-such-problem').expect(404);
   });
+
+  it('reads no body before the caller is authenticated: a malformed or undecodable body without a valid key is a 401', async () => {
+    for (const [body, contentType, encoding] of [
+      ['{"storeId":', 'application/json', undefined],
+      ['x', 'text/plain', undefined],
+      ['not gzip', 'application/json', 'gzip'],
+    ] as const) {
+      const headers: Record<string, string> = { 'Content-Type': contentType, ...(encoding === undefined ? {} : { 'Content-Encoding': encoding }) };
+      const response = await fetch(`${app.url}${UPDATES_PATH}`, { method: 'POST', headers, body });
+      expect({ body, status: response.status, code: ((await response.json()) as { code: string }).code }).toEqual({ body, status: 401, code: 'UNAUTHENTICATED' });
+    }
+  });
+
+  it('refuses an object with more fields than any request has, cheaply and with a short answer', async () => {
+    const fields = Object.fromEntries(Array.from({ length: 5000 }, (_, index) => [`f${index}`, 0]));
+    const response = await post(JSON.stringify({ storeId: 'store-1', ...fields }));
+    expect(response.status).toBe(400);
+    expect(response.body).toMatchObject({ code: 'VALIDATION_FAILED', errors: [{ field: 'body', issue: 'an object with more than 32 fields' }] });
+  });
+
+  it('refuses a key repeated in one object, which readers of the JSON could take either way', async () => {
+    const before = await allLevels(app);
+    const response = await post('{"storeId":"store-1","productId":"SKU-002","delta":500,"delta":1,"version":8,"idempotencyKey":"dup-001"}');
+    expect(response.status).toBe(400);
+    expect(response.body).toMatchObject({ code: 'VALIDATION_FAILED', errors: [{ field: 'body', issue: "has the key 'delta' twice in one object" }] });
+    const nested = await post('{"storeId":"store-1","updates":[{"productId":"SKU-002","delta":1,"version":8,"version":9,"idempotencyKey":"dup-002"}]}');
+    expect(nested.status).toBe(400);
+    expect(await allLevels(app)).toEqual(before);
+  });
+
+  it('takes JSON in UTF-8 only', async () => {
+    for (const charset of ['utf-16', 'iso-8859-1']) {
+      const response = await fetch(`${app.url}${UPDATES_PATH}`, { method: 'POST', headers: { 'X-API-Key': 'demo', 'Content-Type': `application/json; charset=${charset}` }, body: UPDATE });
+      expect({ charset, status: response.status }).toEqual({ charset, status: 415 });
+    }
+    const utf8 = await fetch(`${app.url}${UPDATES_PATH}`, { method: 'POST', headers: { 'X-API-Key': 'demo', 'Content-Type': 'application/json; charset=UTF-8' }, body: '{}' });
+    expect(utf8.status).toBe(400);
+  });
 });
+
+describe('HTTP-level errors under a rate limit', () => {
+  let app: TestApp;
+
+  beforeAll(async () => {
+    app = await startApp({ env: { RATE_LIMIT_PER_SECOND: '3' } });
+  });
+
+  afterAll(async () => {
+    await app.close();
+  });
+
+  it('counts bad bodies against the key’s rate, with the RateLimit headers, like any request', async () => {
+    const statuses: number[] = [];
+    // Counted per second: sent until one is refused (a loaded machine may need more than one window).
+    for (let attempt = 0; attempt < 30 && !statuses.includes(429); attempt += 1) {
+      const response = await fetch(`${app.url}${UPDATES_PATH}`, { method: 'POST', headers: { 'X-API-Key': 'demo', 'Content-Type': 'application/json' }, body: '{"bad"' });
+      expect(response.headers.get('ratelimit')).toMatch(/^"api-key";r=\d+;t=\d+$/);
+      statuses.push(response.status);
+    }
+    expect(statuses).toContain(429);
+    expect(statuses.slice(0, 3)).toEqual([400, 400, 400]);
+  });
+
+  it('sends the RateLimit headers on an admin route refused to a key that is not an admin', async () => {
+    const response = await app.http().put('/v1/stores/store-1/inventory/SKU-001').set('X-API-Key', 'pos1').send({ quantity: 1 }).expect(403);
+    expect(response.body.code).toBe('ADMIN_REQUIRED');
+    expect(response.headers.ratelimit).toMatch(/^"api-key";r=\d+;t=\d+$/);
+  });
+});
+
+/** Sends raw bytes on a new connection and collects everything until the server closes it (or `until` holds). */
+async function rawExchange(url: string, bytes: string, until: (text: string) => boolean = () => false, timeoutMs = 10_000): Promise<string> {
+  const { hostname, port } = new URL(url);
+  const socket = connect({ host: hostname, port: Number(port) });
+  let text = '';
+  socket.on('data', (chunk: Buffer) => (text += chunk.toString('latin1')));
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      socket.destroy();
+      reject(new Error(`no complete answer within ${timeoutMs} ms; got: ${text.slice(0, 500)}`));
+    }, timeoutMs);
+    const done = () => {
+      clearTimeout(timer);
+      socket.destroy();
+      resolve(text);
+    };
+    socket.on('data', () => until(text) && done());
+    socket.on('close', done);
+    socket.on('error', () => undefined);
+    socket.write(bytes);
+  });
+}
+
+function problemOfRaw(text: string): { status: number; headers: string; body: Record<string, unknown> } {
+  const [head, body] = text.split('\r\n\r\n');
+  return { status: Number(head.split(' ')[1]), headers: head.toLowerCase(), body: JSON.parse(body) as Record<string, unknown> };
+}
+
+describe('answers below the routes', () => {
+  let app: TestApp;
+
+  beforeAll(async () => {
+    app = await startApp({ env: { AUTH_FAILURES_PER_MINUTE: '2', TRUST_PROXY_HOPS: '1' } });
+  });
+
+  afterAll(async () => {
+    await app.close();
+  });
+
+  it('answers headers larger than the server takes with a 431 problem, not a bare status line', async () => {
+    const answer = problemOfRaw(await rawExchange(app.url, `GET /v1/inventory/SKU-001 HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`));
+    expect(answer.status).toBe(431);
+    expect(answer.headers).toContain('content-type: application/problem+json');
+    expect(answer.body).toMatchObject({ status: 431, code: 'HEADERS_TOO_LARGE', requestId: expect.any(String) });
+  });
+
+  it('answers a request Node cannot parse with a 400 problem naming the request', async () => {
+    const answer = problemOfRaw(await rawExchange(app.url, 'POST /v1/inventory/updates HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\nContent-Length: 3\r\n\r\n{}'));
+    expect(answer.status).toBe(400);
+    expect(answer.body).toMatchObject({ code: 'VALIDATION_FAILED', errors: [{ field: 'request', issue: 'could not be parsed' }] });
+  });
+
+  it('answers HEAD of the change stream with its headers only, and goes on with the connection', async () => {
+    const text = await rawExchange(
+      app.url,
+      'HEAD /v1/changes/stream HTTP/1.1\r\nHost: x\r\nX-API-Key: demo\r\n\r\nGET /health/live HTTP/1.1\r\nHost: x\r\n\r\n',
+      (received) => received.includes('{"status":"ok"}'),
+    );
+    expect(text).toMatch(/^HTTP\/1\.1 200 OK/);
+    expect(text.toLowerCase()).toContain('content-type: text/event-stream');
+    expect(text).toContain('{"status":"ok"}');
+  });
+
+  it('keeps the API’s answers out of shared caches; a level can be revalidated by its ETag, per key', async () => {
+    const list = await app.http().get('/v1/stores/store-1/inventory').set('X-API-Key', 'demo').expect(200);
+    expect(list.headers['cache-control']).toBe('no-store');
+    const feed = await app.http().get('/v1/changes').set('X-API-Key', 'demo').expect(200);
+    expect(feed.headers['cache-control']).toBe('no-store');
+    const level = await app.http().get('/v1/stores/store-1/inventory/SKU-001').set('X-API-Key', 'demo').expect(200);
+    expect(level.headers['cache-control']).toBe('private, no-cache');
+    expect(level.headers.vary).toContain('X-API-Key');
+  });
+
+  it('says how to authenticate in a 401, and keeps query strings out of problem answers', async () => {
+    const refused = await app.http().get('/v1/inventory/SKU-001?api_key=s3cret').expect(401);
+    expect(refused.headers['www-authenticate']).toBe('ApiKey header="X-API-Key"');
+    expect(refused.body.instance).toBe('/v1/inventory/SKU-001');
+    expect(refused.text).not.toContain('s3cret');
+  });
+
+  it('takes back only cursors exactly as it wrote them', async () => {
+    const first = await app.http().get('/v1/stores/store-1/inventory?limit=2').set('X-API-Key', 'demo').expect(200);
+    const cursor = first.body.nextCursor as string;
+    await app.http().get(`/v1/stores/store-1/inventory?limit=2&cursor=${cursor}`).set('X-API-Key', 'demo').expect(200);
+    for (const tampered of [`${cursor}x`, 'c1.IlNLVS0wMDMix', `c1.${Buffer.from('"a b"').toString('base64url')}`]) {
+      const response = await app.http().get(`/v1/stores/store-1/inventory?cursor=${tampered}`).set('X-API-Key', 'demo').expect(400);
+      expect(response.body.errors).toEqual([{ field: 'cursor', issue: expect.any(String) }]);
+    }
+    await app.http().get(`/v1/stores/store-1/inventory/SKU-001/history?cursor=c1.${Buffer.from('-1').toString('base64url')}`).set('X-API-Key', 'demo').expect(400);
+  });
+
+  it('counts failed authentications of an IPv6 client by its /64 network', async () => {
+    const attempt = (address: string, key: string) => app.http().get('/v1/inventory/SKU-001').set('X-API-Key', key).set('X-Forwarded-For', address);
+    await attempt('2001:db8:0:7::1', 'guess-1').expect(401);
+    await attempt('2001:db8:0:7::2', 'guess-2').expect(401);
+    // Another address of the same /64 is the same client: blocked.
+    await attempt('2001:db8:0:7:ffff::3', 'guess-3').expect(429);
+    // Another /64 is another client.
+    await attempt('2001:db8:0:8::1', 'guess-4').expect(401);
+  });
+});
+

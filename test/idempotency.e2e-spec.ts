@@ -1,5 +1,6 @@
 import { getLevel, ledgerRows, postUpdate } from './helpers/inventory-client';
 import { startApp, type TestApp } from './helpers/test-app';
+import { waitFor } from './helpers/wait';
 
 const update = (idempotencyKey?: string, overrides: Record<string, unknown> = {}) => ({
   storeId: 'store-1',
@@ -137,14 +138,27 @@ describe('idempotency', () => {
   it('forgets keys after the retention period and sweeps the records', async () => {
     await app.close();
     app = await startApp({ env: { IDEMPOTENCY_TTL_SECONDS: '1' } });
-    await postUpdate(app, update('ttl-001')).expect(200);
-    await new Promise((resolve) => setTimeout(resolve, 1100));
-    // Expired: the same key is a new request now (it conflicts, since the version moved on).
-    const after = await postUpdate(app, update('ttl-001')).expect(409);
+    const first = await postUpdate(app, update('ttl-001')).expect(200);
+    const storedAt = Date.now();
+    // Until its record expires the key replays; then the same key is a new request (it
+    // conflicts, since the version moved on).
+    const after = await waitFor(
+      'the key to expire',
+      async () => {
+        const response = await postUpdate(app, update('ttl-001'));
+        if (response.status === 200 && response.headers['idempotent-replayed'] === 'true' && response.text === first.text) {
+          return undefined;
+        }
+        return response;
+      },
+      { intervalMs: 100 },
+    );
+    expect(Date.now() - storedAt).toBeGreaterThanOrEqual(950);
+    expect(after.status).toBe(409);
     expect(after.headers['idempotent-replayed']).toBeUndefined();
-    // With this TTL the sweeper runs every second; by now both records have expired and gone.
-    await new Promise((resolve) => setTimeout(resolve, 2200));
-    const records = await app.connection.db.selectFrom('idempotency_records').select('idempotency_key').execute();
-    expect(records).toEqual([]);
+    expect(await ledgerRows(app)).toHaveLength(1);
+    // With this TTL the sweeper runs every second: both records (the first answer and the
+    // conflict) go once they have expired.
+    await waitFor('the expired records to be swept', async () => (await app.connection.db.selectFrom('idempotency_records').select('idempotency_key').execute()).length === 0);
   });
 });

@@ -1,5 +1,5 @@
 import { createTestStore, type TestStore } from './helpers/dialect';
-import { jsonLines, type ServiceProcess, spawnService } from './helpers/service-process';
+import { jsonLines, type ServiceProcess, spawnService, waitForLogLine } from './helpers/service-process';
 
 describe('the service process', () => {
   let store: TestStore;
@@ -27,6 +27,20 @@ describe('the service process', () => {
     expect(printed).not.toMatch(/\n\s+at /);
   });
 
+  it('refuses to start in production without API_KEYS, and seeds no demo data there unless asked', async () => {
+    service = await spawnService({ ...store.env, NODE_ENV: 'production' }, { waitReady: false });
+    expect((await service.exited).code).toBe(1);
+    expect(service.output.join('\n')).toContain('API_KEYS must be set when NODE_ENV=production');
+
+    const key = 'k-0123456789abcdef0123';
+    service = await spawnService({ ...store.env, NODE_ENV: 'production', API_KEYS: `${key}:*` });
+    const demo = await fetch(`${service.url}/v1/inventory/SKU-001`, { headers: { 'X-API-Key': 'demo' } });
+    expect(demo.status).toBe(401);
+    const level = await fetch(`${service.url}/v1/inventory/SKU-001`, { headers: { 'X-API-Key': key } });
+    expect(level.status).toBe(404);
+    await service.stop('SIGKILL');
+  });
+
   it('logs structured JSON with the request id on every line, at the documented levels, and never the API key', async () => {
     const secretKey = 'sk-live-7f3a9c1e';
     service = await spawnService({ ...store.env, API_KEYS: `${secretKey}:*`, LOG_LEVEL: 'debug' });
@@ -39,7 +53,10 @@ describe('the service process', () => {
     expect((await post({ storeId: 'store-1', productId: 'SKU-001', delta: 5, version: 12, idempotencyKey: 'log-1' }, 'req-applied')).status).toBe(200);
     expect((await post({ storeId: 'store-1', productId: 'SKU-001', delta: 5, version: 12, idempotencyKey: 'log-2' }, 'req-conflict')).status).toBe(409);
     expect((await post({ storeId: 'store-1', productId: 'SKU-001', delta: 'x', version: 12, idempotencyKey: 'log-3' }, 'req-invalid')).status).toBe(400);
-    await new Promise((resolve) => setTimeout(resolve, 200));
+    // Each request's last line is written when it ends; the lines reach this process through a pipe.
+    for (const requestId of ['req-applied', 'req-conflict', 'req-invalid']) {
+      await waitForLogLine(service, `request completed of ${requestId}`, (line) => line.reqId === requestId && line.msg === 'request completed');
+    }
 
     const lines = jsonLines(service.output);
     const of = (requestId: string) => lines.filter((line) => line.reqId === requestId);
@@ -73,9 +90,18 @@ describe('the service process', () => {
       });
     const linesOf = (requestId: string) => jsonLines(service!.output).filter((line) => line.reqId === requestId && line.msg !== 'update submitted to queue');
 
+    /**
+     * Sends a request that logs a warning line after the batch has been answered: output is in
+     * order, so once its line is in, every line of the batch is in too.
+     */
+    const barrier = async (requestId: string) => {
+      expect((await send({ storeId: 'store-1', productId: 'SKU-001', delta: 1, version: 0, idempotencyKey: requestId }, requestId)).status).toBe(409);
+      await waitForLogLine(service!, `the barrier request ${requestId}`, (line) => line.reqId === requestId && line.msg === 'request completed');
+    };
+
     service = await spawnService({ ...store.env, LOG_LEVEL: 'info' });
     expect((await send(batch('info'), 'req-batch')).status).toBe(200);
-    await new Promise((resolve) => setTimeout(resolve, 200));
+    await barrier('barrier-info');
     expect(linesOf('req-batch')).toEqual([
       expect.objectContaining({ level: 40, msg: 'batch processed', storeId: 'store-1', updates: 2, atomic: false, outcomes: { applied: 1, version_conflict: 1 } }),
     ]);
@@ -83,7 +109,7 @@ describe('the service process', () => {
 
     service = await spawnService({ ...store.env, LOG_LEVEL: 'debug' });
     expect((await send(batch('debug'), 'req-batch-debug')).status).toBe(200);
-    await new Promise((resolve) => setTimeout(resolve, 200));
+    await barrier('barrier-debug');
     expect(linesOf('req-batch-debug').map((line) => [line.level, line.msg])).toEqual(
       expect.arrayContaining([
         [20, 'update applied'],

@@ -2,8 +2,10 @@ import { DatabaseConnection } from '../src/database/database-connection';
 import { InventoryRepository, type InventoryWriteTransaction } from '../src/inventory/persistence/inventory.repository';
 import type { StoreScope } from '../src/config/app-config';
 import { inventoryRepositoryFor } from '../src/inventory/persistence/inventory-repository.factory';
+import { InventoryService } from '../src/inventory/inventory.service';
 import { getLevel, postUpdate } from './helpers/inventory-client';
 import { startApp, type TestApp } from './helpers/test-app';
+import { waitFor } from './helpers/wait';
 
 /** The real repository, but every write transaction waits until the test opens the gate. */
 class GatedRepository extends InventoryRepository {
@@ -36,15 +38,10 @@ class GatedRepository extends InventoryRepository {
 
 const update = (productId: string, version: number, idempotencyKey: string) => ({ storeId: 'store-1', productId, delta: 1, version, idempotencyKey });
 
-async function until(condition: () => boolean): Promise<void> {
-  while (!condition()) {
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
-}
-
 describe('queue limits', () => {
   let app: TestApp;
   let repository: GatedRepository;
+  const queueLoad = () => app.app.get(InventoryService).queueLoad;
 
   async function start(env: Record<string, string>): Promise<void> {
     app = await startApp({
@@ -64,10 +61,12 @@ describe('queue limits', () => {
   it('answers 503 QUEUE_FULL with Retry-After when no room frees up within the submit timeout', async () => {
     await start({ QUEUE_CAPACITY: '2', QUEUE_SUBMIT_TIMEOUT_MS: '200' });
     repository.close();
-    // One update being processed (held at the gate), two waiting: the queue is full.
-    const accepted = [postUpdate(app, update('SKU-001', 12, 'a')), postUpdate(app, update('SKU-002', 8, 'b')), postUpdate(app, update('SKU-003', 15, 'c'))].map((call) => call.then((response) => response));
-    await until(() => repository.started === 1);
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    // One update being processed (held at the gate), two waiting: the queue is full. The first
+    // goes in alone, so that the others cannot join its group.
+    const accepted = [postUpdate(app, update('SKU-001', 12, 'a')).then((response) => response)];
+    await waitFor('the first update processing', () => repository.started === 1);
+    accepted.push(...[postUpdate(app, update('SKU-002', 8, 'b')), postUpdate(app, update('SKU-003', 15, 'c'))].map((call) => call.then((response) => response)));
+    await waitFor('two updates queued', () => queueLoad().depth === 2);
 
     const started = Date.now();
     const rejected = await postUpdate(app, update('SKU-004', 6, 'd')).expect(503).expect('Retry-After', '1');
@@ -85,10 +84,12 @@ describe('queue limits', () => {
     await start({ QUEUE_CAPACITY: '1', QUEUE_SUBMIT_TIMEOUT_MS: '5000' });
     repository.close();
     const first = postUpdate(app, update('SKU-001', 12, 'a')).then((response) => response);
-    await until(() => repository.started === 1);
+    await waitFor('the first update processing', () => repository.started === 1);
     const second = postUpdate(app, update('SKU-002', 8, 'b')).then((response) => response);
+    await waitFor('the second update queued', () => queueLoad().depth === 1);
+    // The queue is full: the third waits for room.
     const third = postUpdate(app, update('SKU-003', 15, 'c')).then((response) => response);
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    await waitFor('the third update waiting for room', () => queueLoad().blockedSubmitters === 1);
     repository.open();
     expect((await Promise.all([first, second, third])).map((response) => response.status)).toEqual([200, 200, 200]);
   });
@@ -101,8 +102,7 @@ describe('queue limits', () => {
     expect(timedOut.body.detail).toContain('same idempotency key');
 
     repository.open();
-    await until(() => repository.started === 1);
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    await waitFor('the timed-out update to land', async () => (await getLevel(app, 'store-1', 'SKU-001')).version === 13);
     const retry = await postUpdate(app, update('SKU-001', 12, 'slow-001')).expect(200).expect('Idempotent-Replayed', 'true');
     expect(retry.body).toMatchObject({ newQuantity: 46, newVersion: 13, applied: true });
     expect(await getLevel(app, 'store-1', 'SKU-001')).toMatchObject({ quantity: 46, version: 13 });

@@ -5,6 +5,7 @@ import { StoreReplica } from '../examples/store-replica';
 import { getLevel, postUpdate } from './helpers/inventory-client';
 import { readModifyWriteClient } from './helpers/load';
 import { startApp, type TestApp } from './helpers/test-app';
+import { waitFor } from './helpers/wait';
 
 const HOT = ['SKU-001', 'SKU-002', 'SKU-003', 'SKU-004', 'SKU-005'];
 
@@ -88,15 +89,44 @@ describe('examples/store-replica.ts', () => {
   });
 
   it('starts from a snapshot taken while updates run, without double-counting', async () => {
-    const replica = new StoreReplica({ baseUrl: app.url, apiKey: 'demo', storeId: 'store-1', waitSeconds: 5 });
+    const headSeq = async () => (await app.connection.db.selectFrom('ledger_head').select('last_seq').executeTakeFirstOrThrow()).last_seq;
+    const startSeq = await headSeq();
+    let snapshotSeq: number | undefined;
+    const replica = new StoreReplica({
+      baseUrl: app.url,
+      apiKey: 'demo',
+      storeId: 'store-1',
+      waitSeconds: 5,
+      log: (message) => {
+        const taken = /^snapshot of \d+ levels at seq (\d+)$/.exec(message);
+        if (taken !== null) {
+          snapshotSeq = Number(taken[1]);
+        }
+      },
+    });
+    // Writers keep going, a few updates at a time, until the replica has followed changes made
+    // after its snapshot.
+    let writing = true;
+    const unexpected: unknown[] = [];
     const writers = Promise.all(
-      Array.from({ length: 6 }, (_, index) =>
-        readModifyWriteClient({ baseUrls: [app.url], apiKey: 'demo', storeId: 'store-1', productIds: HOT, updates: 15, clientId: `s-${index}`, seed: 500 + index }),
-      ),
+      Array.from({ length: 6 }, async (_, index) => {
+        for (let round = 0; writing; round += 1) {
+          const stats = await readModifyWriteClient({ baseUrls: [app.url], apiKey: 'demo', storeId: 'store-1', productIds: HOT, updates: 3, clientId: `s-${index}-${round}`, seed: 500 + index * 1000 + round });
+          unexpected.push(...stats.unexpected);
+        }
+      }),
     );
-    await new Promise((resolve) => setTimeout(resolve, 50));
-    void replica.start();
-    await writers;
+    try {
+      await waitFor('updates running before the snapshot', async () => (await headSeq()) > startSeq + 5);
+      void replica.start();
+      const snapshotAt = await waitFor('the replica’s snapshot', () => snapshotSeq);
+      await waitFor('the replica to follow changes made after its snapshot', () => replica.lastSeq > snapshotAt + 10);
+    } finally {
+      writing = false;
+      await writers;
+    }
+    expect(unexpected).toEqual([]);
+    expect(snapshotSeq).toBeGreaterThan(startSeq);
     expect(await convergence(app, replica, 'store-1', 1000)).toBeLessThan(1000);
     await replica.stop();
   });

@@ -120,6 +120,18 @@ describe('malformed requests: a clear 4xx, nothing changed', () => {
     expect(response.text).not.toMatch(/at .+\.(ts|js):\d+/);
   });
 
+  it('names exactly what is wrong when updates is an object rather than an array, and a digit-only field as sent', async () => {
+    const asObject = await app
+      .http()
+      .post(UPDATES_PATH)
+      .set('X-API-Key', 'demo')
+      .send({ storeId: 'store-1', updates: { 0: { productId: 'SKU-004', delta: -1, version: 6, idempotencyKey: 'obj-1' } } })
+      .expect(400);
+    expect(asObject.body.errors).toEqual([{ field: 'updates', issue: 'must be an array of 1-100 updates' }]);
+    const digits = await app.http().post(UPDATES_PATH).set('X-API-Key', 'demo').send({ ...item, storeId: 'store-1', idempotencyKey: 'dig-1', 0: 1 }).expect(400);
+    expect(digits.body.errors).toEqual([{ field: '0', issue: 'unknown field' }]);
+  });
+
   it('still serves normally afterwards', async () => {
     await app.http().get('/v1/stores/store-1/inventory/SKU-001').set('X-API-Key', 'demo').expect(200);
   });

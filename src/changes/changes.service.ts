@@ -70,6 +70,11 @@ export class ChangesService {
       'X-Accel-Buffering': 'no',
     });
     response.flushHeaders();
+    if (response.req.method === 'HEAD') {
+      // The headers a GET would start with, and no stream.
+      response.end();
+      return;
+    }
     let scannedTo = after;
     try {
       await this.write(response, 'retry: 2000\n\n', stop);

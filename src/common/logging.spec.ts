@@ -8,9 +8,15 @@ describe('requestLogging', () => {
   let server: Server;
   let lines: Array<Record<string, unknown>>;
   let port: number;
+  /** Responses that have closed, by URL: the log line of a request is written when it closes. */
+  let closed: string[];
+  /** Requests that reached the handler, by URL. */
+  let arrived: string[];
 
   beforeEach(async () => {
     lines = [];
+    closed = [];
+    arrived = [];
     const sink = new Writable({
       write(chunk: Buffer, _encoding, done) {
         lines.push(JSON.parse(chunk.toString()) as Record<string, unknown>);
@@ -20,10 +26,13 @@ describe('requestLogging', () => {
     const middleware = requestLogging(pino({ level: 'info' }, sink));
     server = createServer((request, response) =>
       middleware(request, response, () => {
+        arrived.push(request.url!);
+        // Registered after the middleware's own listener, so it runs after the line is written.
+        response.once('close', () => closed.push(request.url!));
         if (request.url === '/slow') {
           return; // never answered: the client gives up
         }
-        response.statusCode = request.url === '/missing' ? 404 : 200;
+        response.statusCode = request.url === '/missing' ? 404 : request.url === '/busy' ? 503 : request.url === '/broken' ? 500 : 200;
         response.end('{}');
       }),
     );
@@ -37,7 +46,17 @@ describe('requestLogging', () => {
   });
 
   const get = (path: string, headers: Record<string, string> = {}) => fetch(`http://127.0.0.1:${port}${path}`, { headers });
-  const settle = () => new Promise((resolve) => setTimeout(resolve, 50));
+  /** Polls for `condition`, failing after a deadline. */
+  const until = async (what: string, condition: () => boolean) => {
+    const deadline = Date.now() + 10_000;
+    while (!condition()) {
+      if (Date.now() > deadline) {
+        throw new Error(`${what}: not within 10 s`);
+      }
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+  };
+  const closedAll = (...urls: string[]) => until(`responses of ${urls.join(', ')} closed`, () => urls.every((url) => closed.includes(url)));
 
   it('echoes a sane X-Request-Id and mints one otherwise', async () => {
     expect((await get('/', { 'X-Request-Id': 'abc-123' })).headers.get('x-request-id')).toBe('abc-123');
@@ -46,7 +65,7 @@ describe('requestLogging', () => {
 
   it('logs a failure at warn with method, url, status and time, and nothing of the headers', async () => {
     await get('/missing', { 'X-Request-Id': 'req-404', 'X-API-Key': 'secret-key' });
-    await settle();
+    await closedAll('/missing');
     expect(lines).toEqual([
       expect.objectContaining({ level: 40, reqId: 'req-404', req: { method: 'GET', url: '/missing' }, res: { statusCode: 404 }, responseTime: expect.any(Number), msg: 'request completed' }),
     ]);
@@ -57,18 +76,29 @@ describe('requestLogging', () => {
     await get('/');
     await get('/health/live');
     await get('/health/missing');
-    await settle();
+    await closedAll('/', '/health/live', '/health/missing');
     expect(lines).toEqual([]);
   });
 
-  it('logs a request the client abandoned at error', async () => {
+  it('logs 503 refusals at warn and other server errors at error', async () => {
+    await get('/busy', { 'X-Request-Id': 'req-503' });
+    await get('/broken', { 'X-Request-Id': 'req-500' });
+    await closedAll('/busy', '/broken');
+    expect(lines).toEqual([
+      expect.objectContaining({ level: 40, reqId: 'req-503', res: { statusCode: 503 } }),
+      expect.objectContaining({ level: 50, reqId: 'req-500', res: { statusCode: 500 } }),
+    ]);
+  });
+
+  it('logs a request the client abandoned at info: leaving is the client’s choice, not a failure', async () => {
     await new Promise<void>((resolve) => {
       const pending = httpRequest({ port, host: '127.0.0.1', path: '/slow', headers: { 'X-Request-Id': 'req-gone' } });
       pending.on('error', () => resolve());
       pending.end();
-      setTimeout(() => pending.destroy(), 50);
+      // Given up once the server is working on it.
+      void until('the request to reach the handler', () => arrived.includes('/slow')).then(() => pending.destroy());
     });
-    await settle();
-    expect(lines).toEqual([expect.objectContaining({ level: 50, reqId: 'req-gone', msg: 'request aborted' })]);
+    await closedAll('/slow');
+    expect(lines).toEqual([expect.objectContaining({ level: 30, reqId: 'req-gone', msg: 'request aborted' })]);
   });
 });

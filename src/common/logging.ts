@@ -22,11 +22,17 @@ export function loggerParams(root: Logger): Params {
 type LoggedRequest = IncomingMessage & { log?: Logger };
 
 function levelOf(response: ServerResponse): Level {
-  if (!response.writableFinished || response.statusCode >= 500) {
-    return 'error';
+  // A client that leaves before its answer (a closed stream or long poll, a client timeout) is
+  // not a failure of the service; slowness shows in the latency metrics and in 504 lines.
+  if (!response.writableFinished) {
+    return 'info';
   }
-  // Failures are logged at warn and error. Successes are logged at debug: an applied update has
-  // its own info line, and a line for every successful read would cost more than the read.
+  // 503s are refusals by design (queue full, shutting down, database gone: the last also logs an
+  // error line of its own). Client errors are warn; successes debug: an applied update has its own
+  // info line, and a line for every successful read would cost more than the read.
+  if (response.statusCode >= 500) {
+    return response.statusCode === 503 ? 'warn' : 'error';
+  }
   return response.statusCode >= 400 ? 'warn' : 'debug';
 }
 

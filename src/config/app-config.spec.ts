@@ -31,6 +31,7 @@ describe('loadConfig', () => {
       logLevel: 'info',
       bodyLimitBytes: 102_400,
       shutdownTimeoutMs: 25_000,
+      shutdownGraceMs: 3000,
       rateLimitPerSecond: 500,
       authFailuresPerMinute: 30,
       corsOrigins: [],
@@ -112,6 +113,11 @@ describe('loadConfig', () => {
   it('keeps the default hold time within its bounds', () => {
     expect(problemsOf({ RESERVATION_TTL_SECONDS: '30' })).toEqual([expect.stringContaining('RESERVATION_MIN_TTL_SECONDS <= RESERVATION_TTL_SECONDS')]);
     expect(loadConfig({ RESERVATION_TTL_SECONDS: '30', RESERVATION_MIN_TTL_SECONDS: '1' }).reservationTtlSeconds).toBe(30);
+  });
+
+  it('keeps the shutdown grace within the shutdown deadline', () => {
+    expect(problemsOf({ SHUTDOWN_TIMEOUT_MS: '2000' })).toEqual([expect.stringContaining('SHUTDOWN_GRACE_MS must be less than SHUTDOWN_TIMEOUT_MS')]);
+    expect(loadConfig({ SHUTDOWN_TIMEOUT_MS: '2000', SHUTDOWN_GRACE_MS: '500' }).shutdownGraceMs).toBe(500);
   });
 
   it('never echoes a key in its messages', () => {

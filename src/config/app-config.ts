@@ -37,6 +37,12 @@ export abstract class AppConfig {
   abstract readonly bodyLimitBytes: number;
   /** How long a graceful shutdown may take before the process gives up and exits 1. */
   abstract readonly shutdownTimeoutMs: number;
+  /**
+   * How long, after the signal, new requests are answered 503 (and readiness fails) before the
+   * listener closes: time for load balancers to stop sending, and for clients to get an answer
+   * rather than a refused connection.
+   */
+  abstract readonly shutdownGraceMs: number;
   /** Requests per second allowed per API key; 0 turns rate limiting off. */
   abstract readonly rateLimitPerSecond: number;
   /** Failed authentications allowed per client address per minute; 0 turns the limit off. */
@@ -105,6 +111,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
     logLevel: read.oneOf('LOG_LEVEL', LOG_LEVELS, 'info'),
     bodyLimitBytes: read.integer('BODY_LIMIT_BYTES', 100 * 1024, 1024, 10 * 1024 * 1024),
     shutdownTimeoutMs: read.integer('SHUTDOWN_TIMEOUT_MS', 25_000, 100, 600_000),
+    shutdownGraceMs: read.integer('SHUTDOWN_GRACE_MS', 3000, 0, 600_000),
     rateLimitPerSecond: read.integer('RATE_LIMIT_PER_SECOND', 500, 0, 1_000_000),
     authFailuresPerMinute: read.integer('AUTH_FAILURES_PER_MINUTE', 30, 0, 1_000_000),
     corsOrigins: read.origins('CORS_ORIGINS'),
@@ -119,6 +126,9 @@ export function loadConfig(env: Env = process.env): AppConfig {
     problems.push('RESERVATION_MIN_TTL_SECONDS <= RESERVATION_TTL_SECONDS <= RESERVATION_MAX_TTL_SECONDS must hold');
   }
 
+  if (config.shutdownGraceMs >= config.shutdownTimeoutMs) {
+    problems.push('SHUTDOWN_GRACE_MS must be less than SHUTDOWN_TIMEOUT_MS (the grace is part of the shutdown)');
+  }
   if (problems.length > 0) {
     throw new ConfigError(problems);
   }

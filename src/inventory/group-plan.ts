@@ -153,7 +153,7 @@ export class GroupPlan {
     const items = job.items.map((item) => this.runItem(job, item, pending));
     if (job.atomic && !items.every(succeeded)) {
       // Nothing of this job is kept; its keys stay free for a corrected retry.
-      return { items: items.map((result, index) => abort(result, productOf(job.items[index]))) };
+      return { items: items.map((result, index) => this.abort(result, job.items[index])) };
     }
     pending.changes.forEach((level, id) => this.levels.set(id, level));
     pending.owners.forEach((owner, id) => this.owners.set(id, owner));
@@ -287,6 +287,24 @@ export class GroupPlan {
     return record.fingerprint === fingerprint ? { kind: 'replayed', response: record.response, expiresAt: record.expiresAt } : { kind: 'key-reused' };
   }
 
+  /**
+   * An item of a rolled-back atomic job: nothing applied, nothing stored. Its answer describes the
+   * committed level, never the batch's own changes that were rolled back: a failed item is decided
+   * again on its own, and is BATCH_ABORTED if it would have applied alone. (Batches hold
+   * adjustments only.)
+   */
+  private abort(result: ItemResult, item: UpdateItem): ItemResult {
+    if (result.kind !== 'executed' || item.type !== 'adjust') {
+      return result;
+    }
+    let response = result.applied ? renderAborted(item.command.productId) : result.response;
+    if (!result.applied) {
+      const decision = decideUpdate(this.levels.get(levelId(item.command)), item.command, this.snapshot.now);
+      response = decision.kind === 'apply' ? renderAborted(item.command.productId) : renderDecision(item.command, decision);
+    }
+    return { ...result, response, applied: false, stored: false };
+  }
+
   private level(storeId: string, productId: string, pending: Pending): StockLevel | undefined {
     const id = levelId({ storeId, productId });
     return pending.changes.get(id) ?? this.levels.get(id);
@@ -414,11 +432,6 @@ interface Decided {
   readonly applied: boolean;
 }
 
-/** The product an item is about, for the body of an aborted batch item (batches hold adjustments only). */
-function productOf(item: UpdateItem): string {
-  return item.type === 'adjust' || item.type === 'set' ? item.command.productId : '';
-}
-
 /**
  * What an idempotency key keeps: the outcome of the change (200, 201) and definitive business
  * outcomes (404, 409). A failed precondition of an admin set (412, 428) is not one: the request
@@ -428,13 +441,6 @@ function isStoredOutcome(response: StoredResponse): boolean {
   return response.status === 200 || response.status === 201 || response.status === 404 || response.status === 409;
 }
 
-/** An item of a rolled-back atomic job: nothing applied, nothing stored. */
-function abort(result: ItemResult, productId: string): ItemResult {
-  if (result.kind !== 'executed') {
-    return result;
-  }
-  return { ...result, response: result.applied ? renderAborted(productId) : result.response, applied: false, stored: false };
-}
 
 export function succeeded(item: ItemResult): boolean {
   switch (item.kind) {

@@ -179,7 +179,8 @@ export class InventoryController {
       throw new ApiError('LEVEL_NOT_FOUND', `no stock level for product ${productId} in store ${storeId}`);
     }
     response.setHeader('ETag', `"${level.version}"`);
-    response.setHeader('Cache-Control', 'no-cache');
+    response.setHeader('Cache-Control', 'private, no-cache');
+    response.setHeader('Vary', 'X-API-Key');
     return StockLevelResponseDto.of(level);
   }
 }

@@ -5,6 +5,7 @@ import { ChangesRepository } from '../changes/persistence/changes.repository';
 import { AppConfig } from '../config/app-config';
 import { Metrics, type UpdateOutcome } from '../metrics/metrics';
 import { decodeCursor, encodeCursor } from '../common/http/cursor';
+import { IDENTIFIER_PATTERN } from './dto/constraints';
 import type { Client } from '../common/auth/client';
 import { assertStoreAccess } from '../common/auth/current-client.decorator';
 import { ApiError } from '../common/errors/api-error';
@@ -114,7 +115,7 @@ export class InventoryService implements BeforeApplicationShutdown {
   /** One page of a store's levels, with the feed position to follow from. */
   async listLevels(client: Client, storeId: string, cursor: string | undefined, limit: number): Promise<LevelPage> {
     assertStoreAccess(client, storeId);
-    const afterProductId = decodeCursor(cursor, (value): value is string => typeof value === 'string');
+    const afterProductId = decodeCursor(cursor, (value): value is string => typeof value === 'string' && IDENTIFIER_PATTERN.test(value));
     // The head first: the levels read next reflect at least every change up to it.
     const lastSeq = await this.changes.head();
     const items = await this.repository.listLevels(storeId, afterProductId, limit + 1);
@@ -126,7 +127,7 @@ export class InventoryService implements BeforeApplicationShutdown {
   /** A level's ledger, newest first. */
   async history(client: Client, storeId: string, productId: string, cursor: string | undefined, limit: number): Promise<HistoryPage> {
     assertStoreAccess(client, storeId);
-    const before = decodeCursor(cursor, (value): value is number => Number.isSafeInteger(value));
+    const before = decodeCursor(cursor, (value): value is number => Number.isSafeInteger(value) && (value as number) > 0);
     if ((await this.repository.findLevel(storeId, productId)) === undefined) {
       throw new ApiError('LEVEL_NOT_FOUND', `no stock level for product ${productId} in store ${storeId}`);
     }

@@ -4,7 +4,7 @@ import { ApiError, type FieldIssue } from '../common/errors/api-error';
 import { createValidationPipe } from '../common/http/validation';
 import { type HeaderKey, IDEMPOTENCY_KEY_HEADER, idempotencyKeyHeaderOf, resolveIdempotencyKey } from '../idempotency/idempotency-key';
 import type { ChangeNote, UpdateCommand } from './domain/update-command';
-import { InventoryBatchUpdateCreateDto, InventoryUpdateCreateDto } from './dto/inventory-update.dto';
+import { InventoryBatchUpdateCreateDto, InventoryUpdateCreateDto, MAX_BATCH_ITEMS } from './dto/inventory-update.dto';
 
 /** What an update request carries before validation: the body and the key header. */
 export interface RawUpdateRequest {
@@ -36,9 +36,10 @@ export class UpdateRequestPipe implements PipeTransform<RawUpdateRequest, Promis
     }
     const issues: FieldIssue[] = [];
     if ('updates' in body) {
-      // Nested validation looks inside an array item instead of refusing it: refuse it here.
-      const notObjects = itemsThatAreNotObjects(body.updates);
-      issues.push(...notObjects.map((field) => ({ field, issue: 'must be an object' })));
+      // Nested validation looks inside a non-array `updates` or an array item that is not an
+      // object, instead of refusing it, and names fields that are not there: refuse them here.
+      const notObjects = Array.isArray(body.updates) ? itemsThatAreNotObjects(body.updates) : ['updates'];
+      issues.push(...notObjects.map((field) => ({ field, issue: field === 'updates' ? `must be an array of 1-${MAX_BATCH_ITEMS} updates` : 'must be an object' })));
       const batch = await this.validate(InventoryBatchUpdateCreateDto, body, issues, notObjects);
       if (idempotencyKeyHeader !== undefined) {
         issues.push({ field: IDEMPOTENCY_KEY_HEADER, issue: 'is not accepted on a batch; each item carries its own idempotencyKey' });
@@ -88,10 +89,7 @@ export class UpdateRequestPipe implements PipeTransform<RawUpdateRequest, Promis
   }
 }
 
-function itemsThatAreNotObjects(updates: unknown): string[] {
-  if (!Array.isArray(updates)) {
-    return [];
-  }
+function itemsThatAreNotObjects(updates: readonly unknown[]): string[] {
   return updates.flatMap((item: unknown, index) => (typeof item === 'object' && item !== null && !Array.isArray(item) ? [] : [`updates[${index}]`]));
 }
 

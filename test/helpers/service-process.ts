@@ -1,6 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
+import { waitFor } from './wait';
 
 const ROOT = join(__dirname, '..', '..');
 
@@ -27,21 +28,39 @@ export async function freePort(): Promise<number> {
   });
 }
 
+export interface SpawnOptions {
+  /** Wait until it serves HTTP (default true). */
+  readonly waitReady?: boolean;
+  /** Modules loaded (`-r`) into the process before the service, after the TypeScript loader. */
+  readonly preload?: readonly string[];
+  /** Open an IPC channel to the process (child.send / 'message'), for test instrumentation. */
+  readonly ipc?: boolean;
+}
+
 /**
  * Runs the service as a real OS process (the TypeScript entry point, transpiled on the fly),
  * so tests can send it signals, kill it and read what it logs.
  */
-export async function spawnService(env: Record<string, string>, options: { waitReady?: boolean } = {}): Promise<ServiceProcess> {
+export async function spawnService(env: Record<string, string>, options: SpawnOptions = {}): Promise<ServiceProcess> {
   const port = env.PORT !== undefined ? Number(env.PORT) : await freePort();
-  const child = spawn(process.execPath, ['-r', 'ts-node/register/transpile-only', join(ROOT, 'src', 'main.ts')], {
+  const preloads = ['ts-node/register/transpile-only', ...(options.preload ?? [])].flatMap((module) => ['-r', module]);
+  const child = spawn(process.execPath, [...preloads, join(ROOT, 'src', 'main.ts')], {
     cwd: ROOT,
     env: { PATH: process.env.PATH, LOG_LEVEL: 'info', ...env, PORT: String(port) },
-    stdio: ['ignore', 'pipe', 'pipe'],
+    stdio: options.ipc === true ? ['ignore', 'pipe', 'pipe', 'ipc'] : ['ignore', 'pipe', 'pipe'],
   });
   const output: string[] = [];
-  const collect = (chunk: Buffer) => output.push(...chunk.toString('utf8').split('\n').filter((line) => line.length > 0));
-  child.stdout.on('data', collect);
-  child.stderr.on('data', collect);
+  // A chunk may end in the middle of a line: the rest of it comes with the next chunk.
+  const collector = () => {
+    let partial = '';
+    return (chunk: Buffer) => {
+      const lines = (partial + chunk.toString('utf8')).split('\n');
+      partial = lines.pop()!;
+      output.push(...lines.filter((line) => line.length > 0));
+    };
+  };
+  child.stdout!.on('data', collector());
+  child.stderr!.on('data', collector());
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
     child.on('exit', (code, signal) => resolve({ code, signal })),
   );
@@ -96,6 +115,16 @@ export async function spawnServices(count: number, env: Record<string, string>):
     throw failure.reason;
   }
   return services;
+}
+
+/** Resolves with the first JSON log line (from `from` on) that `matches`; rejects after `timeoutMs`. */
+export function waitForLogLine(
+  service: ServiceProcess,
+  what: string,
+  matches: (line: Record<string, unknown>) => boolean,
+  { from = 0, timeoutMs = 15_000 }: { from?: number; timeoutMs?: number } = {},
+): Promise<Record<string, unknown>> {
+  return waitFor(`log line: ${what}`, () => jsonLines(service.output.slice(from)).find(matches), { timeoutMs });
 }
 
 /** Parses the JSON log lines, skipping anything that is not JSON. */

@@ -4,6 +4,22 @@ import { parseApiKeys } from '../../src/config/app-config';
 import { fingerprintUpdate } from '../../src/idempotency/fingerprint';
 import { getLevel, postUpdate } from '../helpers/inventory-client';
 import { startApp, type TestApp } from '../helpers/test-app';
+import { waitFor } from '../helpers/wait';
+
+const demoClientId = new ApiKeyRegistry(parseApiKeys('demo:*', [])).authenticate('demo')!.id;
+
+/** Resolves once a connection of the service is in the state `condition` names (waiting on a lock, sleeping). */
+async function serviceBackendWaiting(observer: Client, what: string, condition: string): Promise<void> {
+  await waitFor(what, async () => {
+    const { rows } = await observer.query<{ waiting: number }>(
+      `select count(*)::int as waiting from pg_stat_activity
+       where datname = current_database() and application_name = 'inventory-service' and ${condition}`,
+    );
+    return rows[0].waiting > 0;
+  });
+}
+
+const waitingOnLock = (observer: Client) => serviceBackendWaiting(observer, 'the service waiting on a lock', `wait_event_type = 'Lock'`);
 
 /**
  * Another instance's transaction holds an idempotency key (it claimed it and has not committed):
@@ -11,53 +27,66 @@ import { startApp, type TestApp } from '../helpers/test-app';
  * without holding up unrelated updates.
  */
 describe('a key held by another transaction (PostgreSQL)', () => {
+  // Lock timeout = processing timeout / 4 = 1 s; statements may run 4 s.
+  const PROCESSING_TIMEOUT_MS = 4000;
+  const LOCK_TIMEOUT_MS = 1000;
   let app: TestApp;
   let holder: Client;
-  const demoClientId = new ApiKeyRegistry(parseApiKeys('demo:*', [])).authenticate('demo')!.id;
+  let observer: Client;
 
   beforeAll(async () => {
-    // Lock timeout = processing timeout / 4 = 500 ms.
-    app = await startApp({ env: { PROCESSING_TIMEOUT_MS: '2000' } });
+    app = await startApp({ env: { PROCESSING_TIMEOUT_MS: String(PROCESSING_TIMEOUT_MS) } });
     holder = new Client({ connectionString: app.store.env.DATABASE_URL });
     await holder.connect();
+    // Outside any transaction, so that every look at pg_stat_activity is fresh.
+    observer = new Client({ connectionString: app.store.env.DATABASE_URL });
+    await observer.connect();
   });
 
   afterAll(async () => {
     await holder.end();
+    await observer.end();
     await app.close();
   });
 
-  it('answers 409 IDEMPOTENCY_KEY_IN_USE while held, serves other keys meanwhile, and executes once released', async () => {
+  async function holdKey(key: string): Promise<void> {
     await holder.query('begin');
     await holder.query(
       `insert into idempotency_records (client_id, idempotency_key, fingerprint, status_code, response_body, created_at, expires_at)
-       values ($1, 'held-001', 'x', 0, null, '2026-01-01T00:00:00.000Z', '2999-01-01T00:00:00.000Z')`,
-      [demoClientId],
+       values ($1, $2, 'x', 0, null, '2026-01-01T00:00:00.000Z', '2999-01-01T00:00:00.000Z')`,
+      [demoClientId, key],
     );
+  }
 
+  it('answers 409 IDEMPOTENCY_KEY_IN_USE while held, serves other keys meanwhile, and executes once released', async () => {
+    await holdKey('held-001');
     const held = postUpdate(app, { storeId: 'store-1', productId: 'SKU-001', delta: 1, version: 12, idempotencyKey: 'held-001' }).then((response) => response);
-    const other = postUpdate(app, { storeId: 'store-1', productId: 'SKU-002', delta: 1, version: 8, idempotencyKey: 'free-001' }).then((response) => response);
-    const [heldResponse, otherResponse] = await Promise.all([held, other]);
+    await waitingOnLock(observer);
 
+    // Sent while the service waits for the held key; answered once that wait gives up at the lock
+    // timeout, and long before the holder lets go.
+    const otherSentAt = Date.now();
+    const otherResponse = await postUpdate(app, { storeId: 'store-1', productId: 'SKU-002', delta: 1, version: 8, idempotencyKey: 'free-001' });
+    const otherTookMs = Date.now() - otherSentAt;
+    expect(otherResponse.status).toBe(200);
+    expect(otherTookMs).toBeLessThan(LOCK_TIMEOUT_MS + 1000);
+
+    const heldResponse = await held;
     expect(heldResponse.status).toBe(409);
     expect(heldResponse.headers['retry-after']).toBe('1');
     expect(heldResponse.body).toMatchObject({ code: 'IDEMPOTENCY_KEY_IN_USE', status: 409 });
-    expect(otherResponse.status).toBe(200);
     expect(await getLevel(app, 'store-1', 'SKU-001')).toMatchObject({ quantity: 45, version: 12 });
 
+    // Only now does the holder let go.
     await holder.query('rollback');
-    await postUpdate(app, { storeId: 'store-1', productId: 'SKU-001', delta: 1, version: 12, idempotencyKey: 'held-001' }).expect(200);
+    const released = await postUpdate(app, { storeId: 'store-1', productId: 'SKU-001', delta: 1, version: 12, idempotencyKey: 'held-001' }).expect(200);
+    expect(released.headers['idempotent-replayed']).toBeUndefined();
   });
 
   it('returns the other transaction’s outcome when it commits in time', async () => {
-    await holder.query('begin');
-    await holder.query(
-      `insert into idempotency_records (client_id, idempotency_key, fingerprint, status_code, response_body, created_at, expires_at)
-       values ($1, 'held-002', 'x', 0, null, '2026-01-01T00:00:00.000Z', '2999-01-01T00:00:00.000Z')`,
-      [demoClientId],
-    );
+    await holdKey('held-002');
     const waiting = postUpdate(app, { storeId: 'store-1', productId: 'SKU-003', delta: 1, version: 15, idempotencyKey: 'held-002' }).then((response) => response);
-    await new Promise((resolve) => setTimeout(resolve, 150));
+    await waitingOnLock(observer);
     // The other instance finishes the same update first: its stored answer is this request's.
     const stored = '{"productId":"SKU-003","applied":false,"error":"decided elsewhere","code":"VERSION_CONFLICT","currentVersion":99}';
     const fingerprint = fingerprintUpdate({ storeId: 'store-1', productId: 'SKU-003', delta: 1, version: 15 });
@@ -68,5 +97,61 @@ describe('a key held by another transaction (PostgreSQL)', () => {
     expect(response.headers['idempotent-replayed']).toBe('true');
     expect(response.text).toBe(stored);
     expect(await getLevel(app, 'store-1', 'SKU-003')).toMatchObject({ quantity: 67, version: 15 });
+  });
+});
+
+/**
+ * docs/security.md: statements are bounded (statement_timeout), so one stuck statement cannot
+ * stall an instance. A trigger makes updates of one product sleep 30 s inside the write statement.
+ */
+describe('a statement slower than the bound (PostgreSQL)', () => {
+  // Statements are cut after the processing timeout.
+  const PROCESSING_TIMEOUT_MS = 1000;
+  const SLEEP_SECONDS = 30;
+  let app: TestApp;
+  let admin: Client;
+
+  beforeAll(async () => {
+    app = await startApp({ env: { PROCESSING_TIMEOUT_MS: String(PROCESSING_TIMEOUT_MS) } });
+    admin = new Client({ connectionString: app.store.env.DATABASE_URL });
+    await admin.connect();
+    await admin.query(`create function sleep_for_sku_007() returns trigger language plpgsql as $$
+      begin
+        if new.product_id = 'SKU-007' then
+          perform pg_sleep(${SLEEP_SECONDS});
+        end if;
+        return new;
+      end $$`);
+    await admin.query('create trigger sleep_for_sku_007 before update on stock_levels for each row execute function sleep_for_sku_007()');
+  });
+
+  afterAll(async () => {
+    await admin.end();
+    await app.close();
+  });
+
+  it('is cut at statement_timeout: the instance keeps serving, and the retry executes once the cause is gone', async () => {
+    const slowUpdate = { storeId: 'store-1', productId: 'SKU-007', delta: 1, version: 9, idempotencyKey: 'slow-001' };
+    const slow = postUpdate(app, slowUpdate).then((response) => response);
+    await serviceBackendWaiting(admin, 'the service’s write statement sleeping in the trigger', `wait_event = 'PgSleep'`);
+    const timedOut = await slow;
+    expect(timedOut.status).toBe(504);
+    expect(timedOut.body).toMatchObject({ code: 'PROCESSING_TIMEOUT' });
+
+    // Processed after the slow statement in the same queue: answered only once that statement is cut.
+    const sentAt = Date.now();
+    await postUpdate(app, { storeId: 'store-1', productId: 'SKU-008', delta: 1, version: 11, idempotencyKey: 'fast-001' }).expect(200);
+    expect(Date.now() - sentAt).toBeLessThan(10_000);
+    const { rows } = await admin.query<{ sleeping: number }>(
+      `select count(*)::int as sleeping from pg_stat_activity where datname = current_database() and wait_event = 'PgSleep'`,
+    );
+    expect(rows[0].sleeping).toBe(0);
+    // The cut statement was rolled back.
+    expect(await getLevel(app, 'store-1', 'SKU-007')).toMatchObject({ quantity: 15, version: 9 });
+
+    await admin.query('drop trigger sleep_for_sku_007 on stock_levels');
+    const retried = await postUpdate(app, slowUpdate).expect(200);
+    expect(retried.headers['idempotent-replayed']).toBeUndefined();
+    expect(retried.body).toMatchObject({ productId: 'SKU-007', newQuantity: 16, newVersion: 10, applied: true });
   });
 });

@@ -2,6 +2,7 @@ import { Client } from 'pg';
 import { createTestStore, type TestStore } from '../helpers/dialect';
 import { type Acknowledged, isGapFree, readModifyWriteClient } from '../helpers/load';
 import { type ServiceProcess, spawnServices } from '../helpers/service-process';
+import { waitFor } from '../helpers/wait';
 
 const INSTANCES = 3;
 const CLIENTS = 32;
@@ -63,11 +64,15 @@ describe('several instances on one PostgreSQL database', () => {
     return { answers, ack: { storeId: 'store-1', productId, delta: 1, newVersion, newQuantity, idempotencyKey } };
   }
 
-  async function bursts(): Promise<Awaited<ReturnType<typeof burst>>[]> {
+  const headSeq = async () => Number((await sql.query<{ last_seq: string }>('select last_seq from ledger_head')).rows[0].last_seq);
+
+  /** Bursts spread over the clients' run: each next one once the clients have applied more changes. */
+  async function bursts(clientsRunning: () => boolean): Promise<Array<Awaited<ReturnType<typeof burst>> & { duringLoad: boolean }>> {
     const results = [];
     for (let index = 0; index < BURSTS; index += 1) {
-      results.push(await burst(index));
-      await new Promise((resolve) => setTimeout(resolve, 20));
+      results.push({ ...(await burst(index)), duringLoad: clientsRunning() });
+      const seq = await headSeq();
+      await waitFor('the clients to apply more changes', async () => !clientsRunning() || (await headSeq()) >= seq + INSTANCES);
     }
     return results;
   }
@@ -80,6 +85,7 @@ describe('several instances on one PostgreSQL database', () => {
 
   it('loses no update, applies no key twice and never goes negative, across instances', async () => {
     const initial = await levels();
+    let clientsRunning = true;
     const [clientStats, burstResults] = await Promise.all([
       Promise.all(
         Array.from({ length: CLIENTS }, (_, index) =>
@@ -93,8 +99,8 @@ describe('several instances on one PostgreSQL database', () => {
             seed: 1000 + index,
           }),
         ),
-      ),
-      bursts(),
+      ).finally(() => (clientsRunning = false)),
+      bursts(() => clientsRunning),
     ]);
 
     expect(clientStats.flatMap((stats) => stats.unexpected)).toEqual([]);
@@ -106,6 +112,7 @@ describe('several instances on one PostgreSQL database', () => {
     // The runs really raced: clients collided, and bursts applied (once each).
     expect(clientStats.reduce((sum, stats) => sum + stats.conflicts, 0)).toBeGreaterThan(0);
     expect(burstResults.filter((result) => result.ack !== undefined).length).toBeGreaterThan(0);
+    expect(burstResults.filter((result) => result.duringLoad).length).toBeGreaterThan(0);
     const acknowledged: Acknowledged[] = [
       ...clientStats.flatMap((stats) => stats.acknowledged),
       ...burstResults.flatMap((result) => (result.ack ? [result.ack] : [])),

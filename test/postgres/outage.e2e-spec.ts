@@ -320,7 +320,12 @@ describe('a database outage (PostgreSQL connection cut)', () => {
         () => Promise.resolve(sent.find((entry) => entry.answer.startedAt >= restoreAt && entry.answer.status === 200)?.answer.endedAt),
         RECOVERY_MS,
       );
-      await sleep(1000);
+      // Back to work, not just once: the load keeps applying updates after the outage.
+      await waitUntil(
+        'updates applied after the outage',
+        () => Promise.resolve(sent.filter((entry) => entry.answer.startedAt >= restoreAt && entry.answer.status === 200).length >= 30 ? true : undefined),
+        10_000,
+      );
     } finally {
       await stopLoad();
       await proxy.restore();
@@ -451,7 +456,13 @@ describe('a database outage (PostgreSQL connection cut)', () => {
       // What a PostgreSQL restart or failover does to every open connection, repeatedly.
       for (let round = 0; round < 10; round += 1) {
         await sql.query(`select pg_terminate_backend(pid) from pg_stat_activity where datname = current_database() and pid <> pg_backend_pid() and application_name like 'inventory-service%'`);
-        await sleep(200);
+        const terminatedAt = Date.now();
+        // The next round once the service works again: an update sent after this one applied.
+        await waitUntil(
+          `an update applied after termination round ${round + 1}`,
+          () => Promise.resolve(sent.some((entry) => entry.answer.startedAt > terminatedAt && entry.answer.status === 200) ? true : undefined),
+          RECOVERY_MS,
+        );
         expectAlive(`after terminating the service's connections (round ${round + 1})`);
       }
       await untilReady(RECOVERY_MS);

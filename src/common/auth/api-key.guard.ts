@@ -2,14 +2,14 @@ import { type CanActivate, type ExecutionContext, Injectable } from '@nestjs/com
 import { Reflector } from '@nestjs/core';
 import type { Request } from 'express';
 import { ApiError } from '../errors/api-error';
-import { ADMIN_ONLY } from './admin-only.decorator';
 import { ApiKeyRegistry } from './api-key-registry';
 import { FailedAuthLimiter } from './failed-auth-limiter';
+import { clientNetwork } from './client-network';
 import { IS_PUBLIC } from './public.decorator';
 
 export const API_KEY_HEADER = 'x-api-key';
 
-/** Global guard: every route needs a known `X-API-Key` unless marked @Public(); @AdminOnly() routes an admin key. */
+/** Global guard: every route needs a known `X-API-Key` unless marked @Public(). */
 @Injectable()
 export class ApiKeyGuard implements CanActivate {
   constructor(
@@ -24,7 +24,7 @@ export class ApiKeyGuard implements CanActivate {
       return true;
     }
     const request = context.switchToHttp().getRequest<Request>();
-    const address = request.ip ?? 'unknown';
+    const address = clientNetwork(request.ip);
     const header = request.headers[API_KEY_HEADER];
     const client = this.registry.authenticate(typeof header === 'string' ? header : undefined);
     // Checked after authenticating, but answered the same whether the key was right or not.
@@ -36,13 +36,9 @@ export class ApiKeyGuard implements CanActivate {
     }
     if (client === undefined) {
       this.failures.recordFailure(address);
-      throw new ApiError('UNAUTHENTICATED', 'send a valid API key in the X-API-Key header');
+      throw new ApiError('UNAUTHENTICATED', 'send a valid API key in the X-API-Key header', { headers: { 'WWW-Authenticate': 'ApiKey header="X-API-Key"' } });
     }
     this.failures.recordSuccess(address, client.id);
-    const adminOnly = this.reflector.getAllAndOverride<boolean | undefined>(ADMIN_ONLY, [context.getHandler(), context.getClass()]);
-    if (adminOnly === true && !client.isAdmin) {
-      throw new ApiError('ADMIN_REQUIRED', 'this route needs an admin API key');
-    }
     request.client = client;
     return true;
   }

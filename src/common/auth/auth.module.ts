@@ -1,6 +1,6 @@
 import { Global, Module } from '@nestjs/common';
-import { APP_GUARD } from '@nestjs/core';
 import { AppConfig } from '../../config/app-config';
+import { AdminGuard } from './admin.guard';
 import { ApiKeyGuard } from './api-key.guard';
 import { ApiKeyRegistry } from './api-key-registry';
 import { FailedAuthLimiter } from './failed-auth-limiter';
@@ -14,10 +14,10 @@ import { RateLimiter } from './rate-limiter';
     { provide: FailedAuthLimiter, inject: [AppConfig], useFactory: (config: AppConfig) => new FailedAuthLimiter(config.authFailuresPerMinute) },
     // Counted per instance (per worker process): N of them allow up to N times this rate.
     { provide: RateLimiter, inject: [AppConfig], useFactory: (config: AppConfig) => new RateLimiter(config.rateLimitPerSecond, 1000) },
-    // Order matters: authenticate first, then count the request against its key.
-    { provide: APP_GUARD, useClass: ApiKeyGuard },
-    { provide: APP_GUARD, useClass: RateLimitGuard },
+    ApiKeyGuard,
+    RateLimitGuard,
+    AdminGuard,
   ],
-  exports: [ApiKeyRegistry],
+  exports: [ApiKeyRegistry, ApiKeyGuard, RateLimitGuard, AdminGuard],
 })
 export class AuthModule {}

@@ -105,6 +105,16 @@ export const ERROR_CATALOG = {
     title: 'Precondition required',
     about: 'The level exists, so changing it needs its current version (body `version` or If-Match), so that no change made since it was read is overwritten. Not stored under the idempotency key: the corrected request may reuse it.',
   },
+  REQUEST_TIMEOUT: {
+    status: HttpStatus.REQUEST_TIMEOUT,
+    title: 'Request not received in time',
+    about: 'The request (its headers or body) did not arrive in time; the connection is closed. Nothing was done: send it again.',
+  },
+  HEADERS_TOO_LARGE: {
+    status: 431,
+    title: 'Request headers too large',
+    about: 'The request headers are larger than the server accepts; the connection is closed. Nothing was done.',
+  },
   PAYLOAD_TOO_LARGE: {
     status: HttpStatus.PAYLOAD_TOO_LARGE,
     title: 'Request body too large',

@@ -31,6 +31,9 @@ function hasValidPercentEncoding(path: string): boolean {
   }
 }
 
+/** 5xx answers that are the service working as intended (overload, shutdown), logged at warn. */
+const REFUSALS_BY_DESIGN: ReadonlySet<string> = new Set(['QUEUE_FULL', 'SHUTTING_DOWN', 'NOT_READY']);
+
 const INTERNAL_DETAIL = 'the request could not be completed; quote the requestId when reporting it';
 
 /**
@@ -52,12 +55,13 @@ export class ProblemDetailsFilter implements ExceptionFilter {
     const requestId = requestIdOf(request);
     const { problem, headers } = this.toProblem(exception, request);
     problem.requestId = requestId;
-    problem.instance = request.originalUrl;
+    // The path only: a query string may hold what does not belong in an answer or a log.
+    problem.instance = request.originalUrl.split('?', 1)[0];
     this.metrics.rejected.inc({ code: problem.code, status: String(problem.status) });
 
     if (problem.status === 500) {
       this.logger.error({ err: exception, code: problem.code }, problem.detail);
-    } else if (problem.status > 500) {
+    } else if (problem.status > 500 && !REFUSALS_BY_DESIGN.has(problem.code)) {
       const cause = exception instanceof Error ? exception.cause : undefined;
       this.logger.error({ code: problem.code, cause: cause instanceof Error ? cause.message : undefined }, problem.detail);
     } else {

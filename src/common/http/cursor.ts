@@ -17,7 +17,8 @@ export function decodeCursor<T extends string | number>(cursor: string | undefin
   try {
     if (cursor.startsWith(PREFIX) && cursor.length <= 256) {
       const value: unknown = JSON.parse(Buffer.from(cursor.slice(PREFIX.length), 'base64url').toString('utf8'));
-      if (isValid(value)) {
+      // Only a cursor exactly as this API writes it: stray characters are not ignored.
+      if (isValid(value) && encodeCursor(value) === cursor) {
         return value;
       }
     }

@@ -4,7 +4,8 @@ import { ApiError, type FieldIssue } from '../errors/api-error';
 
 /** `updates.1.delta` style paths become `updates[1].delta`. */
 function childPath(parent: string, property: string): string {
-  if (/^\d+$/.test(property)) {
+  // A digit-only name below the top is an array index; at the top, a body's field.
+  if (/^\d+$/.test(property) && parent !== '') {
     return `${parent}[${property}]`;
   }
   return parent === '' ? property : `${parent}.${property}`;
@@ -15,9 +16,7 @@ export function flattenValidationErrors(errors: readonly ValidationError[], pare
   for (const error of errors) {
     const field = childPath(parent, error.property);
     const constraints = error.constraints ?? {};
-    const messages = Object.entries(constraints).map(([name, message]) =>
-      name === 'whitelistValidation' ? 'unknown field' : message,
-    );
+    const messages = [...new Set(Object.entries(constraints).map(([name, message]) => (name === 'whitelistValidation' ? 'unknown field' : message)))];
     if (messages.length > 0) {
       issues.push({ field, issue: messages.join('; ') });
     }

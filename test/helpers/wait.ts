@@ -1,0 +1,22 @@
+/**
+ * Polls `probe` until it returns something other than undefined or false, and resolves with it.
+ * Rejects, naming `what`, when the deadline passes first: a test waits for the event it needs
+ * rather than sleeping for a time that a loaded machine may not honour.
+ */
+export async function waitFor<T>(
+  what: string,
+  probe: () => T | undefined | false | Promise<T | undefined | false>,
+  { timeoutMs = 15_000, intervalMs = 20 }: { timeoutMs?: number; intervalMs?: number } = {},
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const result = await probe();
+    if (result !== undefined && result !== false) {
+      return result;
+    }
+    if (Date.now() > deadline) {
+      throw new Error(`${what}: not within ${timeoutMs} ms`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, intervalMs));
+  }
+}
