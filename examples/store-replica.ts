@@ -1,5 +1,6 @@
 /**
- * store-replica: keeps a local copy of one store's stock in sync with the inventory service.
+ * store-replica: keeps a local copy of one store's stock (on hand, reserved, and so available)
+ * in sync with the inventory service.
  *
  *   INVENTORY_URL=http://localhost:8081 API_KEY=demo STORE_ID=store-1 STATE_FILE=./store-1.json \
  *     npx ts-node examples/store-replica.ts
@@ -22,7 +23,10 @@
 import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 
 export interface ReplicaLevel {
+  /** On hand. */
   quantity: number;
+  /** Held by reservations (checkouts in progress); what can be sold is quantity - reserved. */
+  reserved: number;
   version: number;
   lastUpdated: string;
 }
@@ -32,6 +36,7 @@ interface Change {
   storeId: string;
   productId: string;
   quantity: number;
+  reserved: number;
   version: number;
   createdAt: string;
 }
@@ -135,8 +140,8 @@ export class StoreReplica {
         `/v1/stores/${encodeURIComponent(this.options.storeId)}/inventory?${query}`,
       );
       firstPageSeq ??= page.lastSeq;
-      for (const { productId, quantity, version, lastUpdated } of page.items) {
-        levels.set(productId, { quantity, version, lastUpdated });
+      for (const { productId, quantity, reserved, version, lastUpdated } of page.items) {
+        levels.set(productId, { quantity, reserved, version, lastUpdated });
       }
       cursor = page.nextCursor;
     } while (cursor !== null);
@@ -166,7 +171,9 @@ export class StoreReplica {
   apply(change: Change): void {
     const current = this.levels.get(change.productId);
     if (current === undefined || change.version > current.version) {
-      this.levels.set(change.productId, { quantity: change.quantity, version: change.version, lastUpdated: change.createdAt });
+      // Every change carries the level's whole state after it: on hand and reserved alike, so the
+      // copy's available (quantity - reserved) is right after holds, commits and expiries too.
+      this.levels.set(change.productId, { quantity: change.quantity, reserved: change.reserved, version: change.version, lastUpdated: change.createdAt });
     }
   }
 

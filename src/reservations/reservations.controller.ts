@@ -9,7 +9,7 @@ import { RequestId } from '../common/http/request-id.decorator';
 import { type HeaderKey, IDEMPOTENCY_KEY_HEADER, resolveIdempotencyKey } from '../idempotency/idempotency-key';
 import { IdempotencyKeyHeader } from '../idempotency/idempotency-key-header.decorator';
 import { sendReply } from '../inventory/update-reply';
-import { ReservationCommitDto, ReservationCreateDto, ReservationExtendDto, ReservationIdParamsDto, ReservationReleaseDto, ReservationResponseDto } from './dto/reservation.dto';
+import { ReservationCommitDto, ReservationCreateDto, ReservationExtendDto, ReservationIdParamsDto, ReservationResponseDto } from './dto/reservation.dto';
 import { ReservationsService } from './reservations.service';
 
 const NOT_FOUND = 'RESERVATION_NOT_FOUND: no reservation has this id.';
@@ -98,11 +98,16 @@ export class ReservationsController {
   @ApiProblemResponse(503, UNAVAILABLE, RETRY_AFTER_HEADER)
   async release(
     @Param() { reservationId }: ReservationIdParamsDto,
-    @Body() _body: ReservationReleaseDto,
+    @Body() body: unknown,
     @CurrentClient() client: Client,
     @RequestId() requestId: string,
     @Res({ passthrough: true }) response: Response,
   ): Promise<string> {
+    // A release takes no fields: any sent is refused, as elsewhere.
+    const fields = typeof body === 'object' && body !== null ? Object.keys(body) : [];
+    if (fields.length > 0 || Array.isArray(body)) {
+      throw ApiError.validation(fields.map((field) => ({ field, issue: 'unknown field' })).concat(Array.isArray(body) ? [{ field: 'body', issue: 'must be empty or {}' }] : []));
+    }
     return sendReply(response, await this.reservations.release(client, reservationId, requestId));
   }
 

@@ -105,8 +105,10 @@ export function decideCommit(reservation: Reservation, command: CommitCommand, l
     if (units > available) {
       short.push({ productId: line.productId, requested: units, available });
     }
-    changes.push({ kind: 'commit', delta: -units, next: bump(level, { quantity: level.quantity - units, reserved: level.reserved - held }, now) });
-    return { ...line, committed: units, state: 'committed' };
+    // A line that sells nothing is a hold given back.
+    const kind = units === 0 ? 'release' : 'commit';
+    changes.push({ kind, delta: -units, next: bump(level, { quantity: level.quantity - units, reserved: level.reserved - held }, now) });
+    return { ...line, committed: units, state: units === 0 ? 'released' : 'committed' };
   });
   if (short.length > 0) {
     return { kind: 'reject', reason: 'RESERVATION_EXPIRED', short };

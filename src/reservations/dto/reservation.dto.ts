@@ -132,6 +132,3 @@ export class ReservationResponseDto {
     };
   }
 }
-
-/** A release takes no fields; any sent is refused like elsewhere. */
-export class ReservationReleaseDto {}
