@@ -41,6 +41,7 @@ class EndlessLedger extends ChangesRepository {
 
 /** A response whose socket buffer is full until the test lets it drain. */
 class SlowResponse extends EventEmitter {
+  readonly req = { method: 'GET' };
   written = 0;
   full = false;
   ended = false;
