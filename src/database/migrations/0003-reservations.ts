@@ -5,6 +5,12 @@ import { type Kysely, type Migration, sql, SqliteAdapter } from 'kysely';
  * active holds in `reserved`, which the database keeps within what is on hand; the ledger records
  * what every change did to it and which reservation made it.
  */
+/**
+ * What is held never exceeds what is on hand. A negative quantity is left to its own check
+ * (stock_levels_quantity_non_negative), so that a violation names the rule it broke.
+ */
+const RESERVED_WITHIN_QUANTITY = sql`reserved >= 0 and (reserved <= quantity or quantity < 0)`;
+
 export const reservations: Migration = {
   async up(db: Kysely<unknown>): Promise<void> {
     const sqlite = db.getExecutor().adapter instanceof SqliteAdapter;
@@ -12,12 +18,12 @@ export const reservations: Migration = {
       // SQLite adds a CHECK with the column (it cannot add a table constraint later).
       await db.schema
         .alterTable('stock_levels')
-        .addColumn('reserved', 'bigint', (column) => column.notNull().defaultTo(0).check(sql`reserved >= 0 and reserved <= quantity`))
+        .addColumn('reserved', 'bigint', (column) => column.notNull().defaultTo(0).check(RESERVED_WITHIN_QUANTITY))
         .execute();
     } else {
       await db.schema.alterTable('stock_levels').addColumn('reserved', 'bigint', (column) => column.notNull().defaultTo(0)).execute();
       // The last line of defence against promising more than is on hand.
-      await db.schema.alterTable('stock_levels').addCheckConstraint('stock_levels_reserved_within_quantity', sql`reserved >= 0 and reserved <= quantity`).execute();
+      await db.schema.alterTable('stock_levels').addCheckConstraint('stock_levels_reserved_within_quantity', RESERVED_WITHIN_QUANTITY).execute();
     }
     await db.schema.alterTable('ledger').addColumn('reserved_after', 'bigint', (column) => column.notNull().defaultTo(0)).execute();
     await db.schema.alterTable('ledger').addColumn('reservation_id', 'varchar(40)').execute();
