@@ -1,6 +1,7 @@
 import { allLevels, ledgerRows } from './helpers/inventory-client';
 import { type Acknowledged, isGapFree, readModifyWriteClient } from './helpers/load';
 import { startApp, type TestApp } from './helpers/test-app';
+import { LOADED_MACHINE_TIMEOUT_MS } from './helpers/wait';
 
 const CLIENTS = 16;
 const UPDATES_PER_CLIENT = 25;
@@ -61,5 +62,5 @@ describe('concurrent read-modify-write clients', () => {
         expect(row.version_after).toBe(initial.get(productId)!.version + index + 1);
       });
     }
-  });
+  }, LOADED_MACHINE_TIMEOUT_MS);
 });

@@ -1,7 +1,7 @@
 import { createTestStore, type TestStore } from './helpers/dialect';
 import { insertLevels, ledgerOf, levelsOf, withDatabase } from './helpers/direct-database';
 import { type ServiceProcess, spawnService } from './helpers/service-process';
-import { waitFor } from './helpers/wait';
+import { LOADED_MACHINE_TIMEOUT_MS, waitFor } from './helpers/wait';
 import { queueDepth, spawnGatedService } from './helpers/write-gate';
 
 const STORE = 'crash-store';
@@ -140,5 +140,5 @@ describe('crash: kill -9 under load', () => {
     // The ledger holds one row per applied key.
     const ledger = await ledgerOf(store, STORE);
     expect(ledger.map((row) => row.idempotency_key).sort()).toEqual(applied.map((answer) => answer.idempotencyKey).sort());
-  });
+  }, LOADED_MACHINE_TIMEOUT_MS);
 });

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import autocannon from 'autocannon';
 import { createTestStore, TEST_DIALECT, type TestStore } from './helpers/dialect';
 import { jsonLines, type ServiceProcess, spawnService } from './helpers/service-process';
-import { waitFor } from './helpers/wait';
+import { LOADED_MACHINE_TIMEOUT_MS, waitFor } from './helpers/wait';
 
 const STORE = 'store-1';
 const PRODUCTS = ['SKU-001', 'SKU-002', 'SKU-003', 'SKU-004', 'SKU-005'];
@@ -293,5 +293,5 @@ describe('overload', () => {
       body: JSON.stringify({ storeId: STORE, productId: 'SKU-009', delta: 1, version: await version('SKU-009'), idempotencyKey: 'after-the-flood' }),
     });
     expect(update.status).toBe(200);
-  });
+  }, LOADED_MACHINE_TIMEOUT_MS);
 });

@@ -1,7 +1,7 @@
 import { createTestStore, type TestStore } from './helpers/dialect';
 import { insertLevels, levelsOf } from './helpers/direct-database';
 import { jsonLines, type ServiceProcess, spawnService, waitForLogLine } from './helpers/service-process';
-import { waitFor } from './helpers/wait';
+import { LOADED_MACHINE_TIMEOUT_MS, waitFor } from './helpers/wait';
 import { queueDepth, spawnGatedService } from './helpers/write-gate';
 
 const STORE = 'drain-store';
@@ -168,7 +168,7 @@ describe.each(['SIGTERM', 'SIGINT'] as const)('graceful shutdown on %s under loa
     expect(retried.status).toBe(200);
     expect(retried.replayed).toBeNull();
     expect(JSON.parse(retried.text)).toMatchObject({ productId: 'D-late', newQuantity: 1, newVersion: 1 });
-  });
+  }, LOADED_MACHINE_TIMEOUT_MS);
 });
 
 /**
@@ -213,6 +213,6 @@ describe('shutdown grace period', () => {
     expect(code).toBe(0);
     expect(Date.now() - signalledAt).toBeGreaterThanOrEqual(graceMs);
     expect(jsonLines(running.output).filter((line) => (line.level as number) >= 50)).toEqual([]);
-  });
+  }, LOADED_MACHINE_TIMEOUT_MS);
 });
 

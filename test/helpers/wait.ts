@@ -20,3 +20,9 @@ export async function waitFor<T>(
     await new Promise((resolve) => setTimeout(resolve, intervalMs));
   }
 }
+
+/**
+ * The time a test that drives real processes through a load may take: several times what it
+ * takes on an idle machine, so that a CI machine busy with other work does not fail it.
+ */
+export const LOADED_MACHINE_TIMEOUT_MS = 240_000;
