@@ -83,7 +83,8 @@ export async function spawnService(env: Record<string, string>, options: SpawnOp
   return service;
 }
 
-async function waitUntilServing(service: ServiceProcess, timeoutMs = 30_000): Promise<void> {
+/** Transpiling and starting takes seconds on an idle machine, several times that on a busy one. */
+async function waitUntilServing(service: ServiceProcess, timeoutMs = 90_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   let ended = false;
   void service.exited.then(() => (ended = true));
