@@ -28,7 +28,7 @@ describe('administration: PUT /v1/stores/:storeId/inventory/:productId', () => {
   it('creates a level at version 1 (201, Location, ETag), recorded in the ledger with its reason', async () => {
     const created = await put('NEW-B', { quantity: 5, reason: 'received', reference: 'po-77' }).expect(201).expect('ETag', '"1"');
     expect(created.headers.location).toBe('/v1/stores/store-1/inventory/NEW-B');
-    expect(created.body).toEqual({ storeId: 'store-1', productId: 'NEW-B', quantity: 5, version: 1, lastUpdated: expect.stringMatching(ISO_TIMESTAMP) });
+    expect(created.body).toEqual({ storeId: 'store-1', productId: 'NEW-B', quantity: 5, reserved: 0, available: 5, version: 1, lastUpdated: expect.stringMatching(ISO_TIMESTAMP) });
     expect(await history('NEW-B')).toEqual([
       expect.objectContaining({ kind: 'create', delta: 5, quantity: 5, version: 1, reason: 'received', reference: 'po-77' }),
     ]);

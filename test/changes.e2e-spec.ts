@@ -196,10 +196,13 @@ describe('change feed: GET /v1/changes', () => {
       kind: 'adjust',
       delta: 1,
       quantity: 46,
+      reserved: 0,
+      available: 46,
       version: 13,
       reason: null,
       reference: null,
       idempotencyKey: 'feed-1',
+      reservationId: null,
       requestId: applied.headers['x-request-id'],
       createdAt: applied.body.lastUpdated,
     });

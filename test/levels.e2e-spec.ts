@@ -18,7 +18,7 @@ describe('store listing and level history', () => {
     await postUpdate(app, { storeId: 'store-1', productId: 'SKU-001', delta: 1, version: 12, idempotencyKey: 'list-1' }).expect(200);
     const first = await get('/v1/stores/store-1/inventory?limit=4').expect(200);
     expect(first.body.items.map((item: { productId: string }) => item.productId)).toEqual(['SKU-001', 'SKU-002', 'SKU-003', 'SKU-004']);
-    expect(first.body.items[0]).toEqual({ storeId: 'store-1', productId: 'SKU-001', quantity: 46, version: 13, lastUpdated: expect.any(String) });
+    expect(first.body.items[0]).toEqual({ storeId: 'store-1', productId: 'SKU-001', quantity: 46, reserved: 0, available: 46, version: 13, lastUpdated: expect.any(String) });
     expect(first.body.lastSeq).toBe(1);
     expect(first.body.nextCursor).toEqual(expect.any(String));
     const second = await get(`/v1/stores/store-1/inventory?limit=4&cursor=${first.body.nextCursor}`).expect(200);

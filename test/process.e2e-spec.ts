@@ -63,7 +63,7 @@ describe('the service process', () => {
     const levelsOf = (requestId: string) => of(requestId).map((line) => [line.level, line.msg]);
     expect(levelsOf('req-applied')).toEqual(
       expect.arrayContaining([
-        [20, 'update submitted to queue'],
+        [20, 'change submitted to queue'],
         [30, 'update applied'],
         [20, 'request completed'],
       ]),
@@ -88,7 +88,7 @@ describe('the service process', () => {
         headers: { 'X-API-Key': 'demo', 'Content-Type': 'application/json', 'X-Request-Id': requestId },
         body: JSON.stringify(body),
       });
-    const linesOf = (requestId: string) => jsonLines(service!.output).filter((line) => line.reqId === requestId && line.msg !== 'update submitted to queue');
+    const linesOf = (requestId: string) => jsonLines(service!.output).filter((line) => line.reqId === requestId && line.msg !== 'change submitted to queue');
 
     /**
      * Sends a request that logs a warning line after the batch has been answered: output is in

@@ -16,8 +16,8 @@ describe('reads', () => {
 
   it('returns one level with its version as ETag', async () => {
     const response = await getLevel('/v1/stores/store-1/inventory/SKU-004').expect(200).expect('ETag', '"6"');
-    expect(response.body).toEqual({ storeId: 'store-1', productId: 'SKU-004', quantity: 12, version: 6, lastUpdated: expect.stringMatching(ISO_TIMESTAMP) });
-    expect(Object.keys(response.body)).toEqual(['storeId', 'productId', 'quantity', 'version', 'lastUpdated']);
+    expect(response.body).toEqual({ storeId: 'store-1', productId: 'SKU-004', quantity: 12, reserved: 0, available: 12, version: 6, lastUpdated: expect.stringMatching(ISO_TIMESTAMP) });
+    expect(Object.keys(response.body)).toEqual(['storeId', 'productId', 'quantity', 'reserved', 'available', 'version', 'lastUpdated']);
   });
 
   it('answers 304 to If-None-Match while the level is unchanged, 200 once it changes', async () => {

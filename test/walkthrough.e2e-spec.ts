@@ -21,9 +21,11 @@ describe('walkthrough (fresh demo database)', () => {
     expect(response.body).toEqual({
       productId: 'SKU-001',
       totalQuantity: 45,
-      levels: [{ storeId: 'store-1', quantity: 45, version: 12, lastUpdated: expect.stringMatching(ISO_TIMESTAMP) }],
+      totalReserved: 0,
+      totalAvailable: 45,
+      levels: [{ storeId: 'store-1', quantity: 45, reserved: 0, available: 45, version: 12, lastUpdated: expect.stringMatching(ISO_TIMESTAMP) }],
     });
-    expect(Object.keys(response.body.levels[0])).toEqual(['storeId', 'quantity', 'version', 'lastUpdated']);
+    expect(Object.keys(response.body.levels[0])).toEqual(['storeId', 'quantity', 'reserved', 'available', 'version', 'lastUpdated']);
   });
 
   it('1. applies an update at the current version', async () => {
@@ -94,6 +96,7 @@ describe('walkthrough (fresh demo database)', () => {
       code: 'INSUFFICIENT_STOCK',
       currentVersion: 3,
       currentQuantity: 8,
+      available: 8,
     });
     await postUpdate(app, { storeId: 'store-1', productId: 'SKU-005', delta: -8, version: 3, idempotencyKey: 'sell-out-001' }).expect(200);
     expect(await getLevel(app, 'store-1', 'SKU-005')).toMatchObject({ quantity: 0, version: 4 });

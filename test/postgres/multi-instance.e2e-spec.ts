@@ -79,7 +79,7 @@ describe('several instances on one PostgreSQL database', () => {
 
   it('came up three times on one database that was migrated once and seeded once', async () => {
     const migrations = await sql.query('select name from kysely_migration order by name');
-    expect(migrations.rows).toEqual([{ name: '0001-initial' }, { name: '0002-ledger-details' }]);
+    expect(migrations.rows).toEqual([{ name: '0001-initial' }, { name: '0002-ledger-details' }, { name: '0003-reservations' }]);
     expect((await levels()).size).toBe(10);
   });
 
