@@ -2,8 +2,9 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { StoreReplica } from '../examples/store-replica';
-import { getLevel, postUpdate } from './helpers/inventory-client';
-import { readModifyWriteClient } from './helpers/load';
+import { getLevel, ledgerRows, postUpdate } from './helpers/inventory-client';
+import { type ClientStats, readModifyWriteClient, seededRandom } from './helpers/load';
+import { actOn, postReservation, type ReservationBody } from './helpers/reservations';
 import { startApp, type TestApp } from './helpers/test-app';
 import { waitFor } from './helpers/wait';
 
@@ -180,6 +181,135 @@ describe('examples/store-replica.ts', () => {
     } finally {
       await after.stop();
       await fresh.close();
+    }
+  });
+});
+
+interface HeldLevel {
+  quantity: number;
+  reserved: number;
+  available: number;
+  version: number;
+}
+
+/** The central state of store-1 with what reservations hold, as the list endpoint gives it. */
+async function centralHolds(app: TestApp): Promise<Map<string, HeldLevel>> {
+  const response = await app.http().get('/v1/stores/store-1/inventory?limit=500').set('X-API-Key', 'demo').expect(200);
+  const items = response.body.items as Array<{ productId: string } & HeldLevel>;
+  return new Map(items.map(({ productId, quantity, reserved, available, version }) => [productId, { quantity, reserved, available, version }]));
+}
+
+/** The replica's copy, with available as it works it out: on hand less held. */
+function replicaHolds(replica: StoreReplica): Map<string, HeldLevel> {
+  return new Map([...replica.levels].map(([productId, { quantity, reserved, version }]) => [productId, { quantity, reserved, available: quantity - reserved, version }]));
+}
+
+/** Waits until the replica equals the central state (taken once, after the writes stopped). */
+async function convergedWithHolds(app: TestApp, replica: StoreReplica, timeoutMs = 5000): Promise<Map<string, HeldLevel>> {
+  const central = await centralHolds(app);
+  const same = () => JSON.stringify([...replicaHolds(replica)].sort()) === JSON.stringify([...central].sort());
+  try {
+    await waitFor('the replica to equal the central state', same, { timeoutMs, intervalMs: 10 });
+  } catch {
+    expect(replicaHolds(replica)).toEqual(central);
+  }
+  return central;
+}
+
+describe('examples/store-replica.ts with reservations', () => {
+  const SHOP = ['SKU-001', 'SKU-003', 'SKU-008', 'SKU-009', 'SKU-010'];
+  let app: TestApp;
+
+  beforeAll(async () => {
+    // One-second holds run out during replication; the sweeper gives them back within 200 ms.
+    app = await startApp({ env: { RESERVATION_MIN_TTL_SECONDS: '1', RESERVATION_SWEEP_INTERVAL_MS: '200' } });
+  });
+
+  afterAll(async () => {
+    await app.close();
+  });
+
+  it('keeps (quantity, reserved) and so available right while reservations are made, extended, committed, released and expire', async () => {
+    const random = seededRandom(42);
+    const refused: string[] = [];
+    const unexpected: unknown[] = [];
+    let keys = 0;
+
+    /** Holds 1-3 random products of the shop; undefined when the units are not available. */
+    async function holdCart(ttlSeconds: number): Promise<ReservationBody | undefined> {
+      const products = SHOP.filter(() => random() < 0.5).slice(0, 3);
+      const lines = (products.length > 0 ? products : [SHOP[0]]).map((productId) => ({ productId, quantity: 1 + Math.floor(random() * 2) }));
+      const response = await postReservation(app, { storeId: 'store-1', lines, ttlSeconds, idempotencyKey: `replica-cart-${(keys += 1)}` });
+      if (response.status === 409 && response.body.code === 'INSUFFICIENT_AVAILABLE') {
+        refused.push(response.text);
+        return undefined;
+      }
+      if (response.status !== 201) {
+        unexpected.push({ status: response.status, body: response.text });
+        return undefined;
+      }
+      return response.body as ReservationBody;
+    }
+
+    const load = (seed: number): Promise<ClientStats[]> =>
+      Promise.all(
+        Array.from({ length: 4 }, (_, index) =>
+          readModifyWriteClient({ baseUrls: [app.url], apiKey: 'demo', storeId: 'store-1', productIds: SHOP, updates: 10, clientId: `held-${seed}-${index}`, seed: seed * 10 + index }),
+        ),
+      );
+    const collect = (stats: ClientStats[]) => unexpected.push(...stats.flatMap((client) => client.unexpected));
+
+    const replica = new StoreReplica({ baseUrl: app.url, apiKey: 'demo', storeId: 'store-1', waitSeconds: 5 });
+    void replica.start();
+    let late: StoreReplica | undefined;
+    try {
+      await waitFor('the replica’s snapshot', () => replica.snapshots === 1);
+
+      // Carts held (for ten minutes) while stock is updated around them.
+      const [held, firstLoad] = await Promise.all([Promise.all(Array.from({ length: 12 }, () => holdCart(600))), load(1)]);
+      collect(firstLoad);
+      const carts = held.filter((cart): cart is ReservationBody => cart !== undefined);
+      expect(carts.length).toBeGreaterThan(6);
+      const holding = await convergedWithHolds(app, replica);
+      expect([...holding.values()].some((level) => level.reserved > 0)).toBe(true);
+
+      // A replica that starts now takes the holds from its snapshot.
+      late = new StoreReplica({ baseUrl: app.url, apiKey: 'demo', storeId: 'store-1', waitSeconds: 5 });
+      void late.start();
+      await convergedWithHolds(app, late);
+
+      // Every cart ends one way or another while updates go on and one-second carts come and run out.
+      const ends = carts.map(async (cart, index) => {
+        const action = index % 4;
+        if (action === 0) {
+          await actOn(app, cart.reservationId, 'commit').expect(200);
+        } else if (action === 1) {
+          const [first] = cart.lines;
+          await actOn(app, cart.reservationId, 'commit', { lines: [{ productId: first.productId, quantity: 1 }] }).expect(200);
+        } else if (action === 2) {
+          await actOn(app, cart.reservationId, 'release').expect(200);
+        } else {
+          await actOn(app, cart.reservationId, 'extend', { ttlSeconds: 1 }).expect(200);
+        }
+      });
+      const shortCarts = Array.from({ length: 8 }, () => holdCart(1));
+      const [, , secondLoad] = await Promise.all([Promise.all(ends), Promise.all(shortCarts), load(2)]);
+      collect(secondLoad);
+
+      // Once the sweeper has given back every hold that ran out, nothing is reserved anywhere.
+      await waitFor('every hold to be committed, released or given back', async () => [...(await centralHolds(app)).values()].every((level) => level.reserved === 0), {
+        timeoutMs: 20_000,
+        intervalMs: 50,
+      });
+      const end = await convergedWithHolds(app, replica);
+      await convergedWithHolds(app, late);
+      expect([...end.values()].every((level) => level.available === level.quantity)).toBe(true);
+      expect(unexpected).toEqual([]);
+      const kinds = new Set((await ledgerRows(app)).map((row) => row.kind));
+      expect([...kinds].sort()).toEqual(['adjust', 'commit', 'expire', 'extend', 'release', 'reserve']);
+    } finally {
+      await replica.stop();
+      await late?.stop();
     }
   });
 });

@@ -65,7 +65,7 @@ export class ReservationsService {
 
   async commit(client: Client, id: string, lines: readonly LineQuantity[] | undefined, requestId: string): Promise<UpdateReply> {
     await this.visible(client, id);
-    return this.run(client, 'commit', { type: 'commit', command: { reservationId: id, ...(lines === undefined ? {} : { lines: sumLines(lines) }) } }, requestId);
+    return this.run(client, 'commit', { type: 'commit', command: { reservationId: id, ...(lines === undefined ? {} : { lines }) } }, requestId);
   }
 
   async release(client: Client, id: string, requestId: string): Promise<UpdateReply> {

@@ -35,6 +35,8 @@ export interface SpawnOptions {
   readonly preload?: readonly string[];
   /** Open an IPC channel to the process (child.send / 'message'), for test instrumentation. */
   readonly ipc?: boolean;
+  /** How long it may take to serve HTTP before the start counts as failed (default 30 s). */
+  readonly startTimeoutMs?: number;
 }
 
 /**
@@ -78,7 +80,7 @@ export async function spawnService(env: Record<string, string>, options: SpawnOp
     },
   };
   if (options.waitReady !== false) {
-    await waitUntilServing(service);
+    await waitUntilServing(service, options.startTimeoutMs);
   }
   return service;
 }
@@ -107,8 +109,8 @@ async function waitUntilServing(service: ServiceProcess, timeoutMs = 90_000): Pr
  * Starts several services at the same moment. If any fails to start, the others are stopped
  * too, so no process outlives the test.
  */
-export async function spawnServices(count: number, env: Record<string, string>): Promise<ServiceProcess[]> {
-  const started = await Promise.allSettled(Array.from({ length: count }, () => spawnService(env)));
+export async function spawnServices(count: number, env: Record<string, string>, options: SpawnOptions = {}): Promise<ServiceProcess[]> {
+  const started = await Promise.allSettled(Array.from({ length: count }, () => spawnService(env, options)));
   const services = started.flatMap((result) => (result.status === 'fulfilled' ? [result.value] : []));
   const failure = started.find((result) => result.status === 'rejected');
   if (failure !== undefined) {

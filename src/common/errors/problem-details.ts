@@ -35,5 +35,6 @@ export function renderProblem(
   extensions: object = {},
 ): { status: number; body: string; contentType: string } {
   const body = { ...problemOf(code, detail), instance: context.instance, requestId: context.requestId, ...extensions };
-  return { status: body.status, body: JSON.stringify(body), contentType: PROBLEM_CONTENT_TYPE };
+  // The answer's status is the code's, whatever an extension is called.
+  return { status: ERROR_CATALOG[code].status, body: JSON.stringify(body), contentType: PROBLEM_CONTENT_TYPE };
 }

@@ -15,7 +15,10 @@ export interface ReserveCommand {
 /** The order is placed: sell what is held, or fewer units (`lines`), releasing the rest. */
 export interface CommitCommand {
   readonly reservationId: string;
-  /** Units to sell per product; a product left out sells none. Undefined: everything held. */
+  /**
+   * Units to sell per product, as sent (lines of one product are added up by the rule, which names
+   * a bad line by its index here); a product left out sells none. Undefined: everything held.
+   */
   readonly lines?: readonly LineQuantity[];
 }
 

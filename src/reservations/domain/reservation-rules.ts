@@ -1,6 +1,6 @@
 import { availableOf, MAX_VERSION, type StockLevel } from '../../inventory/domain/stock-level';
 import type { CommitCommand, ExtendCommand, ReserveCommand } from './reservation-command';
-import { type LineQuantity, type Reservation, type ReservationLine, type ReservationStatus, statusAt } from './reservation';
+import { type LineQuantity, type Reservation, type ReservationLine, type ReservationStatus, statusAt, sumLines } from './reservation';
 
 /** A line that could not be held or sold: what was asked and what is available. */
 export interface ShortLine {
@@ -82,8 +82,9 @@ export function decideReserve(command: ReserveCommand, clientId: string, levelOf
  */
 export function decideCommit(reservation: Reservation, command: CommitCommand, levelOf: Levels, now: Date): ReservationDecision {
   const status = statusAt(reservation, now);
+  const wanted = command.lines === undefined ? undefined : sumLines(command.lines);
   if (status === 'committed') {
-    const same = command.lines === undefined || sameQuantities(sumCommitted(reservation), command.lines);
+    const same = wanted === undefined || sameQuantities(sumCommitted(reservation), wanted);
     return same ? { kind: 'unchanged', reservation } : { kind: 'reject', reason: 'NOT_ACTIVE', status };
   }
   if (status === 'released') {
@@ -94,7 +95,7 @@ export function decideCommit(reservation: Reservation, command: CommitCommand, l
     return { kind: 'reject', reason: 'INVALID_LINES', issues };
   }
   const selling = (line: ReservationLine): number =>
-    command.lines === undefined ? line.quantity : (command.lines.find((wanted) => wanted.productId === line.productId)?.quantity ?? 0);
+    wanted === undefined ? line.quantity : (wanted.find((asked) => asked.productId === line.productId)?.quantity ?? 0);
   const short: ShortLine[] = [];
   const changes: HoldChange[] = [];
   const lines = reservation.lines.map((line): ReservationLine => {
@@ -153,14 +154,22 @@ export function expireHold(level: StockLevel, quantity: number, now: Date): Stoc
   return bump(level, { reserved: level.reserved - quantity }, now);
 }
 
+/** Checks the lines as sent, so that each issue names the line by its index in the request. */
 function invalidCommitLines(reservation: Reservation, lines: readonly LineQuantity[] | undefined): Array<{ field: string; issue: string }> {
   const issues: Array<{ field: string; issue: string }> = [];
+  const asked = new Map<string, number>();
   lines?.forEach((wanted, index) => {
     const line = reservation.lines.find((candidate) => candidate.productId === wanted.productId);
     if (line === undefined) {
       issues.push({ field: `lines[${index}].productId`, issue: 'is not a line of this reservation' });
-    } else if (wanted.quantity > line.quantity) {
+      return;
+    }
+    const total = (asked.get(wanted.productId) ?? 0) + wanted.quantity;
+    asked.set(wanted.productId, total);
+    if (wanted.quantity > line.quantity) {
       issues.push({ field: `lines[${index}].quantity`, issue: `is more than the ${line.quantity} units held` });
+    } else if (total > line.quantity) {
+      issues.push({ field: `lines[${index}].quantity`, issue: `brings ${wanted.productId} to ${total} units, more than the ${line.quantity} held` });
     }
   });
   return issues;
