@@ -136,6 +136,8 @@ export class GroupPlan {
   private readonly reservationInserts = new Map<string, Reservation>();
   private readonly reservationUpdates = new Map<string, ReservationUpdate>();
   private readonly holdUpdates: HoldUpdate[] = [];
+  /** The version of each level that had due holds, once they were returned. */
+  private readonly afterDueHolds = new Map<string, number>();
 
   constructor(private readonly snapshot: GroupSnapshot) {
     this.levels = new Map(snapshot.levels);
@@ -224,6 +226,7 @@ export class GroupPlan {
       }
       const next = expireHold(level, hold.quantity, now);
       this.levels.set(id, next);
+      this.afterDueHolds.set(id, next.version);
       this.ledger.push(ledgerEntry(next, 'expire', 0, { clientId: hold.clientId, requestId: null, reference: hold.reference, reservationId: hold.reservationId }, now));
       this.holdUpdates.push({ reservationId: hold.reservationId, productId: hold.productId, expectedState: 'held', state: 'expired', committed: null });
       const reservation = this.reservations.get(hold.reservationId);
@@ -310,8 +313,23 @@ export class GroupPlan {
     return pending.changes.get(id) ?? this.levels.get(id);
   }
 
+  /**
+   * The version a client may name for a level: its current one, or — while the only changes since
+   * it was read are this group's returns of expired holds — the version it had before them. A
+   * client cannot have seen those returns (they were only due), so they do not make it stale.
+   */
+  private versionAsRead<C extends { storeId: string; productId: string; expectedVersion?: number }>(command: C, current: StockLevel | undefined): C {
+    const id = levelId(command);
+    const locked = this.snapshot.levels.get(id);
+    if (current === undefined || locked === undefined || command.expectedVersion !== locked.version || current.version !== this.afterDueHolds.get(id)) {
+      return command;
+    }
+    return { ...command, expectedVersion: current.version };
+  }
+
   private adjust(job: UpdateJob, command: UpdateCommand, pending: Pending): Decided {
-    const decision = decideUpdate(this.level(command.storeId, command.productId, pending), command, this.snapshot.now);
+    const current = this.level(command.storeId, command.productId, pending);
+    const decision = decideUpdate(current, this.versionAsRead(command, current), this.snapshot.now);
     if (decision.kind === 'apply') {
       this.record(decision.next, 'adjust', command.delta, pending, { ...this.origin(job, command.idempotencyKey), reason: command.reason, reference: command.reference });
     }
@@ -319,7 +337,8 @@ export class GroupPlan {
   }
 
   private set(job: UpdateJob, command: SetLevelCommand, pending: Pending): Decided {
-    const decision = decideSet(this.level(command.storeId, command.productId, pending), command, this.snapshot.now);
+    const current = this.level(command.storeId, command.productId, pending);
+    const decision = decideSet(current, this.versionAsRead(command, current), this.snapshot.now);
     const note = { ...this.origin(job, command.idempotencyKey), reason: command.reason, reference: command.reference };
     if (decision.kind === 'create') {
       this.record(decision.next, 'create', decision.next.quantity, pending, note);
