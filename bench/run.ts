@@ -242,18 +242,21 @@ async function main(): Promise<void> {
       console.error(`  ${dialect} storage ceiling: ${JSON.stringify(storage[dialect])}`);
 
       const store = await createStore(dialect);
-      const service = await startService(store);
       try {
-        const scenarios = SCENARIOS.filter((scenario) => options.scenarios.includes(scenario.name));
-        const products = scenarios.flatMap((scenario) => options.connections.flatMap((connections) => scenario.products(connections)));
-        await createLevels(service.url, [...new Set(products)]);
-        for (const scenario of scenarios) {
-          for (const connections of options.connections) {
-            rows.push(await runScenario(scenario, connections, { service, framework, http }, options, dialect));
+        const service = await startService(store);
+        try {
+          const scenarios = SCENARIOS.filter((scenario) => options.scenarios.includes(scenario.name));
+          const products = scenarios.flatMap((scenario) => options.connections.flatMap((connections) => scenario.products(connections)));
+          await createLevels(service.url, [...new Set(products)]);
+          for (const scenario of scenarios) {
+            for (const connections of options.connections) {
+              rows.push(await runScenario(scenario, connections, { service, framework, http }, options, dialect));
+            }
           }
+        } finally {
+          await service.stop();
         }
       } finally {
-        await service.stop();
         await store.dispose();
       }
     }
