@@ -110,7 +110,7 @@ async function profileTarget(start: (nodeArgs: string[]) => Promise<Target>, dir
   let measurement: Measurement;
   try {
     const load = scenario.load(connections, `profile-${Date.now()}`);
-    await measure(target.url, load, connections, 2);
+    await measure(target.url, load, connections, 2, 'warm-up');
     const from = nowMicros();
     measurement = await measure(target.url, load, connections, seconds);
     window = { from, to: from + seconds * 1_000_000 };

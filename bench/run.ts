@@ -89,9 +89,9 @@ async function runScenario(scenario: Scenario, connections: number, targets: { s
   const compareFramework = scenario.name !== 'batch-10' && scenario.name !== 'batch-100';
   const compareHttp = scenario.name === 'get-level' || scenario.name === 'update-many';
   // Warm-up: JIT and connection pools, not measured.
-  await measure(targets.service.url, serviceLoad, connections, 1);
+  await measure(targets.service.url, serviceLoad, connections, 1, 'warm-up');
   if (compareFramework) {
-    await measure(targets.framework.url, frameworkLoad, connections, 1);
+    await measure(targets.framework.url, frameworkLoad, connections, 1, 'warm-up');
   }
   const runs: Row['runs'] = { service: [], framework: [], http: [] };
   for (let run = 0; run < options.runs; run += 1) {
