@@ -25,11 +25,11 @@ const STAGES: ReadonlyArray<readonly [string, RegExp]> = [
   ['validation (class-validator)', /node_modules\/(class-validator|class-transformer|validator|libphonenumber-js)\/|update-request\.pipe|\/common\/http\/validation/],
   ['API keys and rate limits', /\/common\/auth\/|node_modules\/@nestjs\/throttler\//],
   ['idempotency (interceptor, fingerprint, cache)', /\/dist\/idempotency\//],
-  ['update queue and decisions', /\/inventory\/(update-processor|group-plan|inventory\.service|domain\/)/],
+  ['update queue and decisions', /\/inventory\/(update-processor|group-plan|inventory\.service|domain\/)|\/reservations\/(reservations\.service|domain\/)/],
   ['RxJS (the queue, interceptors)', /node_modules\/rxjs\//],
-  ['repository (SQL parameters, rows)', /\/inventory\/persistence\//],
+  ['repository (SQL parameters, rows)', /\/(inventory|reservations)\/persistence\//],
   ['body parsing', /json-body|node_modules\/(body-parser|raw-body|iconv-lite)\//],
-  ['controllers and answers', /\/inventory\/(inventory\.controller|update-response|dto\/)|\/bench\/baselines\//],
+  ['controllers and answers', /\/inventory\/(inventory\.controller|update-response|dto\/)|\/reservations\/(reservations\.controller|reservation-response|dto\/)|\/bench\/baselines\//],
   ['NestJS pipeline (guards, pipes, interceptors, filters)', /node_modules\/@nestjs\//],
   ['Express (routing, res.json)', /node_modules\/(express|router|path-to-regexp|finalhandler|send|parseurl|qs|content-type|type-is|accepts|mime-types|mime-db|on-finished|vary|etag|fresh)\//],
 ];
@@ -110,7 +110,7 @@ async function profileTarget(start: (nodeArgs: string[]) => Promise<Target>, dir
   let measurement: Measurement;
   try {
     const load = scenario.load(connections, `profile-${Date.now()}`);
-    await measure(target.url, load, connections, 2);
+    await measure(target.url, load, connections, 2, 'warm-up');
     const from = nowMicros();
     measurement = await measure(target.url, load, connections, seconds);
     window = { from, to: from + seconds * 1_000_000 };

@@ -4,12 +4,13 @@ import { BENCH_ADMIN_KEY, BENCH_API_KEY } from './targets';
 export const STORE = 'bench';
 const HEADERS = { 'Content-Type': 'application/json', 'X-API-Key': BENCH_API_KEY };
 const UPDATES_PATH = '/v1/inventory/updates';
+const RESERVATIONS_PATH = '/v1/reservations';
 const SETTLE_MS = 1000;
 
 /** What one scenario measured on one target. */
 export interface Measurement {
   readonly requestsPerSecond: number;
-  /** Stock changes applied per second (the service's answers tell; a baseline applies nothing, so it counts its 2xx). */
+  /** Stock changes applied per second (the service's answers tell; a baseline applies nothing, so it counts its 2xx). For reserve-hot: units held (201s). */
   readonly appliedPerSecond: number;
   readonly p50: number;
   readonly p99: number;
@@ -29,7 +30,7 @@ interface Load {
   settle?(url: string): Promise<void>;
 }
 
-export type ScenarioName = 'get-level' | 'update-many' | 'update-hot' | 'batch-10' | 'batch-100' | 'replay';
+export type ScenarioName = 'get-level' | 'update-many' | 'update-hot' | 'reserve-hot' | 'batch-10' | 'batch-100' | 'replay';
 
 export interface Scenario {
   readonly name: ScenarioName;
@@ -81,6 +82,12 @@ class SlotPool<T> {
 interface Level {
   readonly productId: string;
   version: number;
+}
+
+/** A hold's one follow-up: the reservation, and whether the checkout pays or abandons. */
+interface ReservationFollowUp {
+  readonly id: string;
+  readonly action: 'commit' | 'release';
 }
 
 let keySequence = 0;
@@ -206,6 +213,88 @@ export const SCENARIOS: readonly Scenario[] = [
       };
     },
   },
+  {
+    name: 'reserve-hot',
+    description: 'holds of 1 unit of one hot level, each then committed or released',
+    ceiling: 'POST',
+    products: () => ['RH-0'],
+    load: (_connections, runId) => {
+      // Every hold gets exactly one follow-up, a commit or a release in turn, sent as the next
+      // request the load builds. autocannon reads an answer before it builds that connection's
+      // next request, so in effect each connection is a checkout that holds one unit, then pays
+      // or abandons, then holds again: half the requests are holds. Follow-ups are requests like
+      // any other (counted, timed, on the same connections, through the same queue) because a
+      // hold nobody gives back is not a checkout, and leaving them out would let `reserved` grow
+      // for the whole run; this way it stays about the number of connections, and on hand falls
+      // by one unit per two holds (the level starts at a billion). The figure of merit is held
+      // units per second (201s), not requests.
+      const held: ReservationFollowUp[] = [];
+      // Requests sent whose answers were not read (in flight when a run ended).
+      const unansweredHolds = new Set<string>();
+      const unansweredFollowUps = new Set<ReservationFollowUp>();
+      let holds = 0;
+      const followUpOf = (text: string): ReservationFollowUp => {
+        holds += 1;
+        return { id: (JSON.parse(text) as { reservationId: string }).reservationId, action: holds % 2 === 0 ? 'commit' : 'release' };
+      };
+      return {
+        method: 'POST',
+        // Out of band, unmeasured: every hold the run made is given back before the next run. A
+        // hold whose answer was not read is asked again with its key, whose stored 201 names it
+        // (or, had it never arrived, a new hold does); a follow-up is sent again as it was, which
+        // answers the reservation as it is.
+        settle: async (url) => {
+          for (const body of unansweredHolds) {
+            const response = await fetch(`${url}${RESERVATIONS_PATH}`, { method: 'POST', headers: HEADERS, body });
+            const text = await response.text();
+            if (response.status === 201) {
+              held.push(followUpOf(text));
+            }
+          }
+          unansweredHolds.clear();
+          held.push(...unansweredFollowUps);
+          unansweredFollowUps.clear();
+          for (let followUp = held.shift(); followUp !== undefined; followUp = held.shift()) {
+            await (await fetch(`${url}${RESERVATIONS_PATH}/${followUp.id}/${followUp.action}`, { method: 'POST', headers: HEADERS })).text();
+          }
+        },
+        build: () => {
+          const followUp = held.shift();
+          if (followUp !== undefined) {
+            unansweredFollowUps.add(followUp);
+            return {
+              path: `${RESERVATIONS_PATH}/${followUp.id}/${followUp.action}`,
+              done: (status) => {
+                unansweredFollowUps.delete(followUp);
+                // Not given back (a 503 did nothing, a 504 may have): the same action again later.
+                if (status >= 500) {
+                  held.push(followUp);
+                }
+                return 0;
+              },
+            };
+          }
+          const body = JSON.stringify({ storeId: STORE, lines: [{ productId: 'RH-0', quantity: 1 }], idempotencyKey: nextKey(runId) });
+          unansweredHolds.add(body);
+          return {
+            path: RESERVATIONS_PATH,
+            body,
+            done: (status, text) => {
+              // A 504 may have held: settle asks again.
+              if (status < 500) {
+                unansweredHolds.delete(body);
+              }
+              if (status !== 201) {
+                return 0;
+              }
+              held.push(followUpOf(text));
+              return 1;
+            },
+          };
+        },
+      };
+    },
+  },
   batchScenario(10),
   batchScenario(100),
   {
@@ -265,8 +354,12 @@ export async function createLevels(url: string, products: readonly string[]): Pr
   );
 }
 
-/** Drives `url` with the scenario's load for `seconds` over `connections` keep-alive connections. */
-export async function measure(url: string, load: Load, connections: number, seconds: number): Promise<Measurement> {
+/**
+ * Drives `url` with the scenario's load for `seconds` over `connections` keep-alive connections.
+ * A measured run that gets no answer fails (a hung target); a warm-up may get none (a loaded
+ * machine can take longer than the warm-up to answer a round of large batches).
+ */
+export async function measure(url: string, load: Load, connections: number, seconds: number, purpose: 'measured' | 'warm-up' = 'measured'): Promise<Measurement> {
   let applied = 0;
   const inFlight = new WeakMap<object, (status: number, body: string) => number>();
   // autocannon writes Content-Length into the headers it is given: each request gets its own copy,
@@ -298,7 +391,7 @@ export async function measure(url: string, load: Load, connections: number, seco
   // next run starts on an idle target that the load knows the versions of.
   await new Promise((resolve) => setTimeout(resolve, SETTLE_MS));
   await load.settle?.(url);
-  if (result.requests.total === 0) {
+  if (result.requests.total === 0 && purpose === 'measured') {
     throw new Error(`${url} answered nothing in ${seconds} s (${result.errors} errors, ${result.timeouts} timeouts)`);
   }
   const statuses = Object.fromEntries(Object.entries(result.statusCodeStats).map(([status, { count }]) => [status, count]));

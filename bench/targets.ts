@@ -7,8 +7,9 @@ import { join } from 'node:path';
 import { Client } from 'pg';
 
 export const ROOT = join(__dirname, '..');
-export const BENCH_API_KEY = 'bench-key';
-export const BENCH_ADMIN_KEY = 'bench-admin';
+// The service runs with NODE_ENV=production, which refuses keys shorter than 20 characters.
+export const BENCH_API_KEY = `bench-${randomBytes(16).toString('hex')}`;
+export const BENCH_ADMIN_KEY = `bench-admin-${randomBytes(16).toString('hex')}`;
 
 /** A server under test, in a process of its own so it never shares a core's event loop with the load. */
 export interface Target {

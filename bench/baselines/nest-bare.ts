@@ -1,7 +1,7 @@
 /**
- * Ceiling (b): NestJS 11 on Express with one no-op POST route and one no-op GET route — no
- * pipes, guards, interceptors or request logging. What the framework costs before any of the
- * service's own work. Prints "ready <port>" when listening.
+ * Ceiling (b): NestJS 11 on Express with no-op routes (an update, a level read, a reservation and
+ * its commit or release) — no pipes, guards, interceptors or request logging. What the framework
+ * costs before any of the service's own work. Prints "ready <port>" when listening.
  */
 import 'reflect-metadata';
 import { Body, Controller, Get, HttpCode, Module, Param, Post } from '@nestjs/common';
@@ -18,6 +18,18 @@ class NoOpController {
   @Get('v1/stores/:storeId/inventory/:productId')
   level(@Param('storeId') storeId: string, @Param('productId') productId: string): object {
     return { storeId, productId, quantity: 45, version: 12, lastUpdated: '2026-01-01T00:00:00.000Z' };
+  }
+
+  @Post('v1/reservations')
+  @HttpCode(201)
+  reserve(@Body() body: { storeId?: string; lines?: unknown }): object {
+    return { reservationId: 'res_bare', storeId: body.storeId, status: 'active', expiresAt: '2026-01-01T00:15:00.000Z', lines: body.lines, reference: null };
+  }
+
+  @Post('v1/reservations/:reservationId/:action')
+  @HttpCode(200)
+  finish(@Param('reservationId') reservationId: string, @Param('action') action: string): object {
+    return { reservationId, status: action === 'commit' ? 'committed' : 'released', expiresAt: '2026-01-01T00:15:00.000Z', reference: null };
   }
 }
 
