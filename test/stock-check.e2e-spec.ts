@@ -62,7 +62,7 @@ describe('the database refuses negative stock', () => {
 
     const attempt = repository.write(async (transaction) => {
       const claimed = await transaction.claimIdempotencyKeys([claim], now, new Date(now.getTime() + 60_000));
-      const locked = (await transaction.lockLevels([LEVEL])).get(levelId(LEVEL))!;
+      const locked = (await transaction.lockLevels([LEVEL], now)).levels.get(levelId(LEVEL))!;
       // What the update rule would refuse: one more than the stock on hand taken away.
       const delta = -(locked.quantity + 1);
       const next = { ...locked, quantity: locked.quantity + delta, version: locked.version + 1, lastUpdated: now };

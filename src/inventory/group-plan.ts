@@ -1,6 +1,6 @@
 import type { Reservation } from '../reservations/domain/reservation';
 import { decideCommit, decideExtend, decideRelease, decideReserve, expireHold, type HoldChange, type ReservationDecision } from '../reservations/domain/reservation-rules';
-import { renderReservationDecision, renderReserve } from '../reservations/reservation-response';
+import { renderReservationDecision, renderReservationForbidden, renderReserve } from '../reservations/reservation-response';
 import { decideSet } from './domain/set-decision';
 import type { StockLevel } from './domain/stock-level';
 import type { SetLevelCommand, UpdateCommand } from './domain/update-command';
@@ -363,6 +363,9 @@ export class GroupPlan {
     const { now } = this.snapshot;
     const id = item.command.reservationId;
     const current = pending.reservations.get(id) ?? this.reservations.get(id);
+    if (current !== undefined && item.command.allowedStores !== '*' && !item.command.allowedStores.includes(current.storeId)) {
+      return { response: renderReservationForbidden(id, item.type, current.storeId, job.requestId), applied: false };
+    }
     let decision: ReservationDecision | undefined;
     if (current !== undefined) {
       const levelOf = (productId: string) => this.level(current.storeId, productId, pending);

@@ -32,8 +32,8 @@ class ExplodingRepository extends InventoryRepository {
   write<T>(work: (transaction: InventoryWriteTransaction) => Promise<T>): Promise<T> {
     return this.inner.write((transaction) => {
       const lockLevels = transaction.lockLevels.bind(transaction);
-      transaction.lockLevels = (levels) =>
-        levels.some((level) => level.productId === 'EXPLODES') ? Promise.reject(new Error('statement failed')) : lockLevels(levels);
+      transaction.lockLevels = (levels, now) =>
+        levels.some((level) => level.productId === 'EXPLODES') ? Promise.reject(new Error('statement failed')) : lockLevels(levels, now);
       return work(transaction);
     });
   }

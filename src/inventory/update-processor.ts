@@ -6,7 +6,7 @@ import { DatabaseUnavailableError } from '../database/database-errors';
 import { Metrics } from '../metrics/metrics';
 import type { StockLevel } from './domain/stock-level';
 import { claimsOf, GroupPlan, levelsToLock, reservationsToLock } from './group-plan';
-import { type InventoryWriteTransaction, InventoryRepository, keyId, levelId } from './persistence/inventory.repository';
+import { type InventoryWriteTransaction, InventoryRepository, keyId } from './persistence/inventory.repository';
 import type { JobResult, UpdateJob } from './update-job';
 import type { Settled } from './update-queue';
 
@@ -68,10 +68,7 @@ export class UpdateProcessor {
     const reservationIds = reservationsToLock(jobs);
     const reservations = reservationIds.length > 0 ? await transaction.lockReservations(reservationIds) : new Map();
     const levelRefs = levelsToLock(jobs, claimed, reservations);
-    const levels = levelRefs.length > 0 ? await transaction.lockLevels(levelRefs) : new Map<string, StockLevel>();
-    // Only levels holding something can have holds that ran out.
-    const holding = levelRefs.filter((ref) => (levels.get(levelId(ref))?.reserved ?? 0) > 0);
-    const dueHolds = holding.length > 0 ? await transaction.findDueHolds(holding, now) : [];
+    const { levels, dueHolds } = levelRefs.length > 0 ? await transaction.lockLevels(levelRefs, now) : { levels: new Map<string, StockLevel>(), dueHolds: [] };
 
     const plan = new GroupPlan({ claims, claimed, records, reservations, levels, dueHolds, now, expiresAt });
     const results = jobs.map((job) => plan.run(job));

@@ -36,6 +36,11 @@ export function renderReserve(decision: ReserveDecision, now: Date, requestId: s
   }
 }
 
+/** A reservation in a store the caller's key may not touch: the same answer as for any such store. */
+export function renderReservationForbidden(id: string, operation: 'commit' | 'release' | 'extend', storeId: string, requestId: string): StoredResponse {
+  return renderProblem('STORE_FORBIDDEN', `this API key may not access store '${storeId}'`, { instance: `${RESERVATIONS_PATH}/${id}/${operation}`, requestId });
+}
+
 /** The answers of a commit, release or extension of reservation `id`. */
 export function renderReservationDecision(id: string, operation: 'commit' | 'release' | 'extend', decision: ReservationDecision | undefined, now: Date, requestId: string): StoredResponse {
   const context = { instance: `${RESERVATIONS_PATH}/${id}/${operation}`, requestId };

@@ -63,19 +63,18 @@ export class ReservationsService {
     return ReservationResponseDto.of(await this.visible(client, id), this.clock.now());
   }
 
-  async commit(client: Client, id: string, lines: readonly LineQuantity[] | undefined, requestId: string): Promise<UpdateReply> {
-    await this.visible(client, id);
-    return this.run(client, 'commit', { type: 'commit', command: { reservationId: id, ...(lines === undefined ? {} : { lines }) } }, requestId);
+  // Commit, release and extension read the reservation only in their transaction, where its
+  // existence and store are checked: a read before it would cost a query and decide nothing.
+  commit(client: Client, id: string, lines: readonly LineQuantity[] | undefined, requestId: string): Promise<UpdateReply> {
+    return this.run(client, 'commit', { type: 'commit', command: { reservationId: id, allowedStores: client.stores, ...(lines === undefined ? {} : { lines }) } }, requestId);
   }
 
-  async release(client: Client, id: string, requestId: string): Promise<UpdateReply> {
-    await this.visible(client, id);
-    return this.run(client, 'release', { type: 'release', command: { reservationId: id } }, requestId);
+  release(client: Client, id: string, requestId: string): Promise<UpdateReply> {
+    return this.run(client, 'release', { type: 'release', command: { reservationId: id, allowedStores: client.stores } }, requestId);
   }
 
-  async extend(client: Client, id: string, ttlSeconds: number, requestId: string): Promise<UpdateReply> {
-    await this.visible(client, id);
-    return this.run(client, 'extend', { type: 'extend', command: { reservationId: id, ttlSeconds: this.ttlOf(ttlSeconds) } }, requestId);
+  extend(client: Client, id: string, ttlSeconds: number, requestId: string): Promise<UpdateReply> {
+    return this.run(client, 'extend', { type: 'extend', command: { reservationId: id, allowedStores: client.stores, ttlSeconds: this.ttlOf(ttlSeconds) } }, requestId);
   }
 
   /** The reservation, if it exists in a store the key may see (its store never changes). */

@@ -44,8 +44,7 @@ function gated(original: Write): Write {
         claimIdempotencyKeys: (claims, now, expiresAt) => transaction.claimIdempotencyKeys(claims, now, expiresAt),
         findIdempotencyRecords: (keys) => transaction.findIdempotencyRecords(keys),
         lockReservations: (ids) => transaction.lockReservations(ids),
-        lockLevels: (levels) => transaction.lockLevels(levels),
-        findDueHolds: (levels, now) => transaction.findDueHolds(levels, now),
+        lockLevels: (levels, now) => transaction.lockLevels(levels, now),
         writeGroup: (writes) => {
           written = writes;
           return transaction.writeGroup(writes);

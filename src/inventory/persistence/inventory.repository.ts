@@ -72,6 +72,11 @@ export interface ReservationUpdate {
   readonly updatedAt: Date;
 }
 
+export interface LockedLevels {
+  readonly levels: Map<string, StockLevel>;
+  readonly dueHolds: DueHold[];
+}
+
 /** A line's hold changes state; written only if it is still in `expectedState`. */
 export interface HoldUpdate {
   readonly reservationId: string;
@@ -129,10 +134,11 @@ export interface InventoryWriteTransaction {
   findIdempotencyRecords(keys: readonly KeyRef[]): Promise<Map<string, IdempotencyRecord>>;
   /** Reads and locks the reservations (with their lines) until the transaction ends; unknown ids are missing from the map. */
   lockReservations(ids: readonly string[]): Promise<Map<string, Reservation>>;
-  /** Reads and locks the levels until the transaction ends; absent levels are missing from the map. */
-  lockLevels(levels: readonly LevelRef[]): Promise<Map<string, StockLevel>>;
-  /** The holds still counted on these (locked) levels whose reservation expired at or before `now`. */
-  findDueHolds(levels: readonly LevelRef[], now: Date): Promise<DueHold[]>;
+  /**
+   * Reads and locks the levels until the transaction ends (absent levels are missing from the
+   * map), with the holds still counted on them whose reservation expired at or before `now`.
+   */
+  lockLevels(levels: readonly LevelRef[], now: Date): Promise<LockedLevels>;
   /**
    * Writes everything the group decided, at once: new levels, changed levels (each only if still
    * at its locked version, else it throws), new and changed reservations and holds (a hold only if

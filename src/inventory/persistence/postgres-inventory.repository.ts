@@ -6,7 +6,6 @@ import type { StockLevel } from '../domain/stock-level';
 import type { Reservation } from '../../reservations/domain/reservation';
 import { type DueHoldRow, type ReservationLineRow, type ReservationRow, toDueHold, toReservation } from '../../reservations/persistence/reservation-rows';
 import {
-  type DueHold,
   type GroupWrites,
   type IdempotencyClaim,
   type IdempotencyRecord,
@@ -16,6 +15,7 @@ import {
   type KeyRef,
   levelId,
   type LevelRef,
+  type LockedLevels,
 } from './inventory.repository';
 import { type IdempotencyRecordRow, KyselyInventoryRepository, toIdempotencyRecord, toStockLevel } from './kysely-inventory.repository';
 
@@ -222,14 +222,17 @@ class PostgresWriteTransaction implements InventoryWriteTransaction {
     return new Map(rows.map((row) => [row.id, toReservation(row, row.lines)]));
   }
 
-  async findDueHolds(levels: readonly LevelRef[], now: Date): Promise<DueHold[]> {
-    const { rows } = await this.run<DueHoldRow>(STATEMENTS.findDueHolds, [levels.map((ref) => ref.storeId), levels.map((ref) => ref.productId), now.toISOString()]);
-    return rows.map(toDueHold);
-  }
-
-  async lockLevels(levels: readonly LevelRef[]): Promise<Map<string, StockLevel>> {
+  async lockLevels(levels: readonly LevelRef[], now: Date): Promise<LockedLevels> {
     const { rows } = await this.run<Parameters<typeof toStockLevel>[0]>(STATEMENTS.lockLevels, [levels.map((ref) => ref.storeId), levels.map((ref) => ref.productId)]);
-    return new Map(rows.map((row) => [levelId({ storeId: row.store_id, productId: row.product_id }), toStockLevel(row)]));
+    const locked = new Map(rows.map((row) => [levelId({ storeId: row.store_id, productId: row.product_id }), toStockLevel(row)]));
+    // Only levels holding something can have holds that ran out. A statement of its own, after
+    // the locks are held: it reads the holds as the last commit under those locks left them.
+    const holding = rows.filter((row) => row.reserved > 0);
+    if (holding.length === 0) {
+      return { levels: locked, dueHolds: [] };
+    }
+    const due = await this.run<DueHoldRow>(STATEMENTS.findDueHolds, [holding.map((row) => row.store_id), holding.map((row) => row.product_id), now.toISOString()]);
+    return { levels: locked, dueHolds: due.rows.map(toDueHold) };
   }
 
   async writeGroup(writes: GroupWrites): Promise<number | undefined> {

@@ -17,6 +17,7 @@ import {
   type KeyRef,
   levelId,
   type LevelRef,
+  type LockedLevels,
 } from './inventory.repository';
 import { type IdempotencyRecordRow, KyselyInventoryRepository, toIdempotencyRecord, toStockLevel } from './kysely-inventory.repository';
 
@@ -173,27 +174,25 @@ class SqliteWriteTransaction implements InventoryWriteTransaction {
     return Promise.resolve(reservations);
   }
 
-  findDueHolds(levels: readonly LevelRef[], now: Date): Promise<DueHold[]> {
-    const at = now.toISOString();
-    const holds: DueHold[] = [];
-    for (const ref of levels) {
-      for (const row of this.statements.findDueHolds.all([ref.storeId, ref.productId, at]) as DueHoldRow[]) {
-        holds.push(toDueHold(row));
-      }
-    }
-    return Promise.resolve(holds);
-  }
-
-  lockLevels(levels: readonly LevelRef[]): Promise<Map<string, StockLevel>> {
+  lockLevels(levels: readonly LevelRef[], now: Date): Promise<LockedLevels> {
     // The transaction (`begin immediate`) holds the database's write lock already.
+    const at = now.toISOString();
     const locked = new Map<string, StockLevel>();
+    const dueHolds: DueHold[] = [];
     for (const ref of levels) {
       const row = this.statements.findLevel.all([ref.storeId, ref.productId])[0] as LevelRow | undefined;
-      if (row !== undefined) {
-        locked.set(levelId(ref), toStockLevel(row));
+      if (row === undefined) {
+        continue;
+      }
+      locked.set(levelId(ref), toStockLevel(row));
+      // Only a level holding something can have holds that ran out.
+      if (row.reserved > 0) {
+        for (const hold of this.statements.findDueHolds.all([ref.storeId, ref.productId, at]) as DueHoldRow[]) {
+          dueHolds.push(toDueHold(hold));
+        }
       }
     }
-    return Promise.resolve(locked);
+    return Promise.resolve({ levels: locked, dueHolds });
   }
 
   writeGroup(writes: GroupWrites): Promise<number | undefined> {

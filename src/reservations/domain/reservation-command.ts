@@ -1,4 +1,12 @@
+import type { StoreScope } from '../../config/app-config';
 import type { LineQuantity } from './reservation';
+
+/** A change of an existing reservation, by a caller who may touch the stores of `allowedStores`. */
+interface ReservationChange {
+  readonly reservationId: string;
+  /** Checked in the transaction against the reservation's store (unknown until it is read). */
+  readonly allowedStores: StoreScope;
+}
 
 /** Hold the lines of a cart in one store, all or none. */
 export interface ReserveCommand {
@@ -13,8 +21,7 @@ export interface ReserveCommand {
 }
 
 /** The order is placed: sell what is held, or fewer units (`lines`), releasing the rest. */
-export interface CommitCommand {
-  readonly reservationId: string;
+export interface CommitCommand extends ReservationChange {
   /**
    * Units to sell per product, as sent (lines of one product are added up by the rule, which names
    * a bad line by its index here); a product left out sells none. Undefined: everything held.
@@ -22,11 +29,8 @@ export interface CommitCommand {
   readonly lines?: readonly LineQuantity[];
 }
 
-export interface ReleaseCommand {
-  readonly reservationId: string;
-}
+export type ReleaseCommand = ReservationChange;
 
-export interface ExtendCommand {
-  readonly reservationId: string;
+export interface ExtendCommand extends ReservationChange {
   readonly ttlSeconds: number;
 }
