@@ -50,7 +50,7 @@ export function renderReservationDecision(id: string, operation: 'commit' | 'rel
       switch (decision.reason) {
         case 'NOT_ACTIVE':
           return renderProblem('RESERVATION_NOT_ACTIVE', `reservation ${id} is ${decision.status}: it cannot be ${operation === 'commit' ? 'committed' : operation === 'release' ? 'released' : 'extended'}`, context, {
-            status: decision.status,
+            reservationStatus: decision.status,
           });
         case 'RESERVATION_EXPIRED':
           return renderProblem(
@@ -59,7 +59,7 @@ export function renderReservationDecision(id: string, operation: 'commit' | 'rel
               ? `reservation ${id} has expired; reserve again`
               : `reservation ${id} has expired and ${decision.short.map((line) => `${line.productId} (requested ${line.requested}, available ${line.available})`).join(', ')} cannot be sold now`,
             context,
-            { status: 'expired', ...(decision.short.length === 0 ? {} : { lines: decision.short }) },
+            { reservationStatus: 'expired', ...(decision.short.length === 0 ? {} : { lines: decision.short }) },
           );
         case 'INVALID_LINES':
           return renderProblem('VALIDATION_FAILED', `invalid request: ${decision.issues.map((issue) => issue.field).join(', ')}`, context, { errors: decision.issues });

@@ -13,7 +13,7 @@ import { ReservationCommitDto, ReservationCreateDto, ReservationExtendDto, Reser
 import { ReservationsService } from './reservations.service';
 
 const NOT_FOUND = 'RESERVATION_NOT_FOUND: no reservation has this id.';
-const NOT_ACTIVE = 'RESERVATION_NOT_ACTIVE: already committed or released (`status` tells which).';
+const NOT_ACTIVE = 'RESERVATION_NOT_ACTIVE: already committed or released (`reservationStatus` tells which).';
 const UNAVAILABLE = 'QUEUE_FULL, SHUTTING_DOWN or DATABASE_UNAVAILABLE: nothing was done; retry.';
 
 @ApiTags('reservations')

@@ -88,7 +88,7 @@ export const ERROR_CATALOG = {
   RESERVATION_NOT_ACTIVE: {
     status: HttpStatus.CONFLICT,
     title: 'Reservation no longer active',
-    about: 'The reservation was already committed or released (`status` says which): a committed reservation cannot be released or extended, a released one cannot be committed or extended.',
+    about: 'The reservation was already committed or released (`reservationStatus` says which): a committed reservation cannot be released or extended, a released one cannot be committed or extended.',
   },
   RESERVATION_EXPIRED: {
     status: HttpStatus.CONFLICT,
