@@ -31,6 +31,8 @@ export async function freePort(): Promise<number> {
 export interface SpawnOptions {
   /** Wait until it serves HTTP (default true). */
   readonly waitReady?: boolean;
+  /** How long to wait for that (default 30 s); several processes starting at once on a busy machine need longer. */
+  readonly readyTimeoutMs?: number;
   /** Modules loaded (`-r`) into the process before the service, after the TypeScript loader. */
   readonly preload?: readonly string[];
   /** Open an IPC channel to the process (child.send / 'message'), for test instrumentation. */
@@ -78,7 +80,7 @@ export async function spawnService(env: Record<string, string>, options: SpawnOp
     },
   };
   if (options.waitReady !== false) {
-    await waitUntilServing(service);
+    await waitUntilServing(service, options.readyTimeoutMs);
   }
   return service;
 }
@@ -106,8 +108,8 @@ async function waitUntilServing(service: ServiceProcess, timeoutMs = 30_000): Pr
  * Starts several services at the same moment. If any fails to start, the others are stopped
  * too, so no process outlives the test.
  */
-export async function spawnServices(count: number, env: Record<string, string>): Promise<ServiceProcess[]> {
-  const started = await Promise.allSettled(Array.from({ length: count }, () => spawnService(env)));
+export async function spawnServices(count: number, env: Record<string, string>, options: SpawnOptions = {}): Promise<ServiceProcess[]> {
+  const started = await Promise.allSettled(Array.from({ length: count }, () => spawnService(env, options)));
   const services = started.flatMap((result) => (result.status === 'fulfilled' ? [result.value] : []));
   const failure = started.find((result) => result.status === 'rejected');
   if (failure !== undefined) {
