@@ -201,7 +201,11 @@ describe(`flash sale: ${CLIENTS} clients, ${STOCK} units of one SKU, ${INSTANCES
     return JSON.parse(answer.text) as T;
   }
 
-  const instanceOf = (client: number) => services[client % services.length];
+  /**
+   * The instance a client's request goes to: its cart lands by threes (one of two units, two of
+   * one), so every instance gets both; `hop` sends its follow-ups to another instance.
+   */
+  const instanceOf = (client: number, hop = 0) => services[(Math.floor(client / 3) + hop) % services.length];
   const unitsOf = (client: number) => (client % 3 === 0 ? 2 : 1);
   /** One line of one unit, or two lines of one unit of the same SKU: held together or not at all. */
   const linesOf = (client: number) => Array.from({ length: unitsOf(client) }, () => ({ productId: SKU, quantity: 1 }));
@@ -217,13 +221,13 @@ describe(`flash sale: ${CLIENTS} clients, ${STOCK} units of one SKU, ${INSTANCES
     const path = `/v1/reservations/${reservationId}`;
     switch (fate) {
       case 'commit':
-        return send(instanceOf(client + 1), 'commit', `${path}/commit`, {});
+        return send(instanceOf(client, 1), 'commit', `${path}/commit`, {});
       case 'release':
         // A release takes no body.
-        return send(instanceOf(client + 1), 'release', `${path}/release`);
+        return send(instanceOf(client, 1), 'release', `${path}/release`);
       case 'expire':
         // A first-wave hold is long (the rush must not see one run out); a second-wave one is short from the start.
-        return wave === 1 ? send(instanceOf(client + 1), 'extend', `${path}/extend`, { ttlSeconds: shortTtl() }) : undefined;
+        return wave === 1 ? send(instanceOf(client, 1), 'extend', `${path}/extend`, { ttlSeconds: shortTtl() }) : undefined;
     }
   }
 
@@ -371,7 +375,7 @@ describe(`flash sale: ${CLIENTS} clients, ${STOCK} units of one SKU, ${INSTANCES
     for (const hold of checkout.holds) {
       const line = hold.fate === 'commit' ? { productId: SKU, quantity: hold.units, committed: hold.units } : { productId: SKU, quantity: hold.units };
       const status = hold.fate === 'commit' ? 'committed' : hold.fate === 'release' ? 'released' : 'expired';
-      const reservation = await read<{ status: string; lines: unknown }>(instanceOf(hold.client + 2), `/v1/reservations/${hold.reservationId}`);
+      const reservation = await read<{ status: string; lines: unknown }>(instanceOf(hold.client, 2), `/v1/reservations/${hold.reservationId}`);
       expect({ id: hold.reservationId, status: reservation.status, lines: reservation.lines }).toEqual({ id: hold.reservationId, status, lines: [line] });
       if (hold.outcome !== undefined) {
         const answered = JSON.parse(hold.outcome.text) as { status: string; lines: unknown; expiresAt: string; updatedAt: string };
