@@ -66,9 +66,14 @@ export class UpdateProcessor {
     const unclaimed = claims.filter((claim) => !claimed.has(keyId(claim)));
     const records = unclaimed.length > 0 ? await transaction.findIdempotencyRecords(unclaimed) : new Map();
     const reservationIds = reservationsToLock(jobs);
-    const reservations = reservationIds.length > 0 ? await transaction.lockReservations(reservationIds) : new Map();
+    let reservations = reservationIds.length > 0 ? await transaction.lockReservations(reservationIds) : new Map();
     const levelRefs = levelsToLock(jobs, claimed, reservations);
     const levels = levelRefs.length > 0 ? await transaction.lockLevels(levelRefs) : new Map<string, StockLevel>();
+    if (reservationIds.length > 0) {
+      // Another transaction may have given back an expired hold of theirs while this one waited
+      // for the levels (that takes only the level's lock): read their holds again, now stable.
+      reservations = await transaction.lockReservations(reservationIds);
+    }
     // Only levels holding something can have holds that ran out.
     const holding = levelRefs.filter((ref) => (levels.get(levelId(ref))?.reserved ?? 0) > 0);
     const dueHolds = holding.length > 0 ? await transaction.findDueHolds(holding, now) : [];
