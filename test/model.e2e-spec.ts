@@ -182,6 +182,8 @@ class Model {
           code: 'INSUFFICIENT_STOCK',
           currentVersion: level.version,
           currentQuantity: level.quantity,
+          // Nothing is reserved in these runs: all that is on hand is available.
+          available: level.quantity,
         },
       };
     }

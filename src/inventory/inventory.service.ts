@@ -14,7 +14,7 @@ import { IdempotencyCache } from '../idempotency/idempotency-cache';
 import { keyReusedError } from '../idempotency/idempotency-key';
 import type { StockLevel } from './domain/stock-level';
 import type { SetLevelCommand, UpdateCommand } from './domain/update-command';
-import { InventoryRepository, KeyClaimTimeoutError } from './persistence/inventory.repository';
+import { InventoryRepository, KeyClaimTimeoutError, LockTimeoutError } from './persistence/inventory.repository';
 import { type ItemResult, type JobResult, keyOf, type UpdateItem, type UpdateJob } from './update-job';
 
 /** The items that change a level directly, and the jobs made of them. */
@@ -258,6 +258,12 @@ function toApiError(error: unknown): unknown {
   }
   if (error instanceof KeyClaimTimeoutError) {
     return new ApiError('IDEMPOTENCY_KEY_IN_USE', 'a request with this idempotency key is still being processed elsewhere; retry to get its outcome', {
+      headers: RETRY_SOON,
+    });
+  }
+  if (error instanceof LockTimeoutError) {
+    // What SQLite answers for a lock held too long (SQLITE_BUSY), and as safe to retry.
+    return new ApiError('DATABASE_UNAVAILABLE', 'another transaction held a row this change needs beyond the lock timeout; nothing was done: retry shortly, with the same idempotency key', {
       headers: RETRY_SOON,
     });
   }

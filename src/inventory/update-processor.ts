@@ -66,9 +66,14 @@ export class UpdateProcessor {
     const unclaimed = claims.filter((claim) => !claimed.has(keyId(claim)));
     const records = unclaimed.length > 0 ? await transaction.findIdempotencyRecords(unclaimed) : new Map();
     const reservationIds = reservationsToLock(jobs);
-    const reservations = reservationIds.length > 0 ? await transaction.lockReservations(reservationIds) : new Map();
+    let reservations = reservationIds.length > 0 ? await transaction.lockReservations(reservationIds) : new Map();
     const levelRefs = levelsToLock(jobs, claimed, reservations);
     const { levels, dueHolds } = levelRefs.length > 0 ? await transaction.lockLevels(levelRefs, now) : { levels: new Map<string, StockLevel>(), dueHolds: [] };
+    if (reservationIds.length > 0) {
+      // Another transaction may have given back an expired hold of theirs while this one waited
+      // for the levels (that takes only the level's lock): read their holds again, now stable.
+      reservations = await transaction.lockReservations(reservationIds);
+    }
 
     const plan = new GroupPlan({ claims, claimed, records, reservations, levels, dueHolds, now, expiresAt });
     const results = jobs.map((job) => plan.run(job));

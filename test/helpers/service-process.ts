@@ -35,7 +35,7 @@ export interface SpawnOptions {
   readonly preload?: readonly string[];
   /** Open an IPC channel to the process (child.send / 'message'), for test instrumentation. */
   readonly ipc?: boolean;
-  /** How long it may take to serve HTTP before the start counts as failed (default 30 s). */
+  /** How long it may take to serve HTTP before the start counts as failed (default 90 s). */
   readonly startTimeoutMs?: number;
 }
 

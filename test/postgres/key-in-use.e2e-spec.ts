@@ -83,6 +83,31 @@ describe('a key held by another transaction (PostgreSQL)', () => {
     expect(released.headers['idempotent-replayed']).toBeUndefined();
   });
 
+  it('answers 503 DATABASE_UNAVAILABLE with Retry-After when a level stays locked by another transaction, and executes the retry once it is free', async () => {
+    await holder.query('begin');
+    await holder.query(`select * from stock_levels where store_id = 'store-1' and product_id = 'SKU-004' for update`);
+    const update = { storeId: 'store-1', productId: 'SKU-004', delta: -1, version: 6, idempotencyKey: 'level-held-001' };
+    const hold = { storeId: 'store-1', lines: [{ productId: 'SKU-004', quantity: 1 }], idempotencyKey: 'level-held-002' };
+    const [updated, reserved] = await Promise.all([
+      postUpdate(app, update).then((response) => response),
+      app.http().post('/v1/reservations').set('X-API-Key', 'demo').send(hold).then((response) => response),
+      waitingOnLock(observer),
+    ]);
+    // Nothing was done and nothing is wrong with the request: a retry, not an internal error.
+    for (const response of [updated, reserved]) {
+      expect(response.status).toBe(503);
+      expect(response.headers['retry-after']).toBe('1');
+      expect(response.body).toMatchObject({ code: 'DATABASE_UNAVAILABLE', status: 503 });
+    }
+    expect(await getLevel(app, 'store-1', 'SKU-004')).toMatchObject({ quantity: 12, reserved: 0, version: 6 });
+
+    await holder.query('rollback');
+    const retried = await postUpdate(app, update).expect(200);
+    expect(retried.headers['idempotent-replayed']).toBeUndefined();
+    expect(retried.body).toMatchObject({ newQuantity: 11, newVersion: 7 });
+    await app.http().post('/v1/reservations').set('X-API-Key', 'demo').send(hold).expect(201);
+  });
+
   it('returns the other transaction’s outcome when it commits in time', async () => {
     await holdKey('held-002');
     const waiting = postUpdate(app, { storeId: 'store-1', productId: 'SKU-003', delta: 1, version: 15, idempotencyKey: 'held-002' }).then((response) => response);

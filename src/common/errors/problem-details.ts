@@ -24,6 +24,9 @@ export function problemOf(code: ErrorCode, detail: string, extra: Partial<Proble
   return { type: problemTypeUri(code), title, status, detail, code, ...extra };
 }
 
+/** Members RFC 9457 and this service define; an extension may not take their names. */
+type ProblemMember = 'type' | 'title' | 'status' | 'detail' | 'code' | 'instance' | 'requestId';
+
 /**
  * A problem as the exact bytes of an answer decided in a transaction (and stored for replay when
  * definitive): the same shape the problem-details filter gives everything else.
@@ -32,7 +35,7 @@ export function renderProblem(
   code: ErrorCode,
   detail: string,
   context: { readonly instance: string; readonly requestId: string },
-  extensions: object = {},
+  extensions: Readonly<Record<string, unknown>> & { readonly [member in ProblemMember]?: never } = {},
 ): { status: number; body: string; contentType: string } {
   const body = { ...problemOf(code, detail), instance: context.instance, requestId: context.requestId, ...extensions };
   // The answer's status is the code's, whatever an extension is called.

@@ -96,6 +96,17 @@ export class KeyClaimTimeoutError extends Error {
   }
 }
 
+/**
+ * Something else the transaction needed (a level, a reservation, the ledger head) stayed locked by
+ * another transaction beyond the lock timeout. The transaction was rolled back: nothing was done.
+ */
+export class LockTimeoutError extends Error {
+  constructor(options?: ErrorOptions) {
+    super('a row stayed locked by another transaction beyond the lock timeout', options);
+    this.name = 'LockTimeoutError';
+  }
+}
+
 /** Everything a group transaction writes once its jobs are decided. */
 export interface GroupWrites {
   readonly levelInserts: readonly StockLevel[];

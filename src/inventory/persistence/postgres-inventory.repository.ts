@@ -12,6 +12,7 @@ import {
   type InventoryWriteTransaction,
   KeyClaimTimeoutError,
   keyId,
+  LockTimeoutError,
   type KeyRef,
   levelId,
   type LevelRef,
@@ -181,7 +182,7 @@ export class PostgresInventoryRepository extends KyselyInventoryRepository {
       await client.query('rollback', []).catch(() => {
         broken = true;
       });
-      throw error;
+      throw isLockTimeout(error) ? new LockTimeoutError({ cause: error }) : error;
     } finally {
       // A connection that cannot even roll back is not given back to the pool.
       client.release(broken);
