@@ -196,9 +196,9 @@ const TITLES: Record<string, string> = {
 
 const typeOf = (code: string) => `/problems/${code.toLowerCase().replace(/_/g, '-')}`;
 
-/** A problem decided in the update queue (instance before requestId). */
+/** A problem decided in the update queue: the filter's shape, its extensions before requestId and instance. */
 function decidedProblem(code: string, status: number, detail: string, instance: string, requestId: string, extensions: object = {}): string {
-  return JSON.stringify({ type: typeOf(code), title: TITLES[code], status, detail, code, instance, requestId, ...extensions });
+  return JSON.stringify({ type: typeOf(code), title: TITLES[code], status, detail, code, ...extensions, requestId, instance });
 }
 
 /** A problem from the HTTP layer's filter (requestId before instance). */

@@ -29,7 +29,8 @@ type ProblemMember = 'type' | 'title' | 'status' | 'detail' | 'code' | 'instance
 
 /**
  * A problem as the exact bytes of an answer decided in a transaction (and stored for replay when
- * definitive): the same shape the problem-details filter gives everything else.
+ * definitive): the same shape, members in the same order, as the problem-details filter gives
+ * everything else.
  */
 export function renderProblem(
   code: ErrorCode,
@@ -37,7 +38,7 @@ export function renderProblem(
   context: { readonly instance: string; readonly requestId: string },
   extensions: Readonly<Record<string, unknown>> & { readonly [member in ProblemMember]?: never } = {},
 ): { status: number; body: string; contentType: string } {
-  const body = { ...problemOf(code, detail), instance: context.instance, requestId: context.requestId, ...extensions };
+  const body = { ...problemOf(code, detail), ...extensions, requestId: context.requestId, instance: context.instance };
   // The answer's status is the code's, whatever an extension is called.
   return { status: ERROR_CATALOG[code].status, body: JSON.stringify(body), contentType: PROBLEM_CONTENT_TYPE };
 }
