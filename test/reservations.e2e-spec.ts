@@ -611,8 +611,11 @@ describe('reservation metrics', () => {
     await postReservation(app, { storeId: 'store-1', lines: [{ productId: 'MET-B', quantity: 2 }], idempotencyKey: 'met-2' }).expect(409);
     const second = await reserve(app, { 'MET-A': 1 });
 
-    let text = await metricsOf(app);
-    expect(metricSample(text, 'inventory_reservations_active')).toBe(2);
+    // The sweeper counts the active reservations on its passes (every second here).
+    let text = await waitFor('the sweeper to count 2 active reservations', async () => {
+      const scraped = await metricsOf(app);
+      return metricSample(scraped, 'inventory_reservations_active') === 2 && scraped;
+    });
     expect(operations(text, 'reserve', 'ok')).toBe(2);
     expect(operations(text, 'reserve', 'replayed')).toBe(1);
     expect(operations(text, 'reserve', 'key_reused')).toBe(1);
@@ -625,8 +628,10 @@ describe('reservation metrics', () => {
     await actOn(app, second.reservationId, 'commit').expect(409);
     await actOn(app, first.reservationId, 'extend', { ttlSeconds: 600 }).expect(409);
 
-    text = await metricsOf(app);
-    expect(metricSample(text, 'inventory_reservations_active')).toBe(0);
+    text = await waitFor('the sweeper to count no active reservation', async () => {
+      const scraped = await metricsOf(app);
+      return metricSample(scraped, 'inventory_reservations_active') === 0 && scraped;
+    });
     expect(operations(text, 'extend', 'ok')).toBe(1);
     expect(operations(text, 'commit', 'ok')).toBe(1);
     expect(operations(text, 'release', 'ok')).toBe(2);
@@ -663,7 +668,6 @@ describe('reservation expiry with the sweeper off', () => {
     const read = await expired(first);
     expect(read).toEqual({ ...first, status: 'expired' });
     expect(Date.parse(read.expiresAt)).toBeLessThanOrEqual(Date.now());
-    expect(metricSample(await metricsOf(app), 'inventory_reservations_active')).toBe(0);
     // Nothing has touched the level yet.
     expect(await state('EXP-A')).toEqual({ quantity: 5, reserved: 5, available: 0, version: 2 });
 
@@ -812,9 +816,11 @@ describe('reservation expiry with the sweeper on', () => {
     for (const held of holds) {
       expect((await getReservation(app, held.reservationId)).body.status).toBe('expired');
     }
-    const text = await metricsOf(app);
+    const text = await waitFor('the sweeper to count no active reservation', async () => {
+      const scraped = await metricsOf(app);
+      return metricSample(scraped, 'inventory_reservations_active') === 0 && scraped;
+    });
     expect(metricSample(text, 'inventory_reservation_holds_expired_total')).toBe(expectedLines.length + 1);
-    expect(metricSample(text, 'inventory_reservations_active')).toBe(0);
     // The feed carries the expiries too, with reserved and available after them.
     const feed = (await app.http().get('/v1/changes?storeId=store-1&after=0&limit=1000').set('X-API-Key', 'demo').expect(200)).body.changes as Array<{ kind: string; reserved: number; available: number; quantity: number }>;
     const expiredInFeed = feed.filter((change) => change.kind === 'expire');

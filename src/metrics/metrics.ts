@@ -86,21 +86,17 @@ export class Metrics {
     registers: [this.registry],
   });
 
-  readonly activeReservations: Gauge = new Gauge({
+  /**
+   * Counted by the reservation sweeper on each pass, not when scraped: a scrape never waits for the
+   * database, so metrics stay readable while it is slow or busy.
+   */
+  readonly activeReservations = new Gauge({
     name: 'inventory_reservations_active',
-    help: 'Reservations holding stock now (active and not yet expired), in the whole database',
+    help: 'Reservations holding stock (active and not yet expired) in the whole database, as of the last sweep',
     registers: [this.registry],
-    collect: async (): Promise<void> => this.activeReservations.set(await this.activeReservationsProbe()),
   });
 
   private queueDepthProbe: () => number = () => 0;
-  private activeReservationsProbe: () => Promise<number> = () => Promise.resolve(0);
-
-  /** The reservations feature counts active holds when scraped. */
-  observeActiveReservations(probe: () => Promise<number>): void {
-    this.activeReservationsProbe = probe;
-  }
-
   constructor() {
     collectDefaultMetrics({ register: this.registry });
   }

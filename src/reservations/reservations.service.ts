@@ -40,9 +40,7 @@ export class ReservationsService {
     private readonly metrics: Metrics,
     private readonly config: AppConfig,
     @InjectPinoLogger(ReservationsService.name) private readonly logger: PinoLogger,
-  ) {
-    metrics.observeActiveReservations(() => repository.countActive(clock.now()));
-  }
+  ) {}
 
   async reserve(client: Client, request: ReserveRequest, requestId: string): Promise<UpdateReply> {
     assertStoreAccess(client, request.storeId);
