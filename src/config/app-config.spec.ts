@@ -1,5 +1,5 @@
 import { resolve } from 'node:path';
-import { ConfigError, loadConfig } from './app-config';
+import { ConfigError, formatDuration, loadConfig } from './app-config';
 
 function problemsOf(env: Record<string, string>): readonly string[] {
   try {
@@ -22,7 +22,9 @@ describe('loadConfig', () => {
       dataDir: resolve('./data'),
       sqliteSynchronous: 'FULL',
       apiKeys: [{ key: 'demo', stores: '*', admin: false }],
-      seedDemo: true,
+      seedDemo: 'walkthrough',
+      seedChainStores: 200,
+      seedChainProducts: 5000,
       queueCapacity: 100,
       queueSubmitTimeoutMs: 5000,
       processingTimeoutMs: 10_000,
@@ -41,6 +43,11 @@ describe('loadConfig', () => {
       reservationMinTtlSeconds: 60,
       reservationMaxTtlSeconds: 86_400,
       reservationSweepIntervalMs: 1000,
+      feedNotify: true,
+      feedPollIntervalMs: 1000,
+      feedTailChanges: 10_000,
+      ledgerRetentionMs: 30 * 86_400_000,
+      ledgerPruneIntervalMs: 60_000,
     });
   });
 
@@ -61,7 +68,7 @@ describe('loadConfig', () => {
       port: 9000,
       databaseUrl: 'postgres://postgres@127.0.0.1:5432/test',
       dataDir: '/tmp/x',
-      seedDemo: false,
+      seedDemo: 'none',
       queueCapacity: 5,
       queueSubmitTimeoutMs: 10,
       processingTimeoutMs: 20,
@@ -104,10 +111,10 @@ describe('loadConfig', () => {
     expect(problemsOf({ NODE_ENV: 'production' })).toEqual([expect.stringContaining('API_KEYS must be set when NODE_ENV=production')]);
     expect(problemsOf({ NODE_ENV: 'production', API_KEYS: 'short:admin' }).join('\n')).toContain('at least 20 characters');
     const key = '0123456789abcdef0123';
-    expect(loadConfig({ NODE_ENV: 'production', API_KEYS: `${key}:admin` })).toMatchObject({ apiKeys: [{ key, stores: '*', admin: true }], seedDemo: false });
-    expect(loadConfig({ NODE_ENV: 'production', API_KEYS: `${key}:admin`, SEED_DEMO: 'true' }).seedDemo).toBe(true);
+    expect(loadConfig({ NODE_ENV: 'production', API_KEYS: `${key}:admin` })).toMatchObject({ apiKeys: [{ key, stores: '*', admin: true }], seedDemo: 'none' });
+    expect(loadConfig({ NODE_ENV: 'production', API_KEYS: `${key}:admin`, SEED_DEMO: 'true' }).seedDemo).toBe('walkthrough');
     // Elsewhere (npm start on a laptop) the zero-set-up defaults stay.
-    expect(loadConfig({ NODE_ENV: 'development' })).toMatchObject({ apiKeys: [{ key: 'demo', stores: '*', admin: false }], seedDemo: true });
+    expect(loadConfig({ NODE_ENV: 'development' })).toMatchObject({ apiKeys: [{ key: 'demo', stores: '*', admin: false }], seedDemo: 'walkthrough' });
   });
 
   it('keeps the default hold time within its bounds', () => {
@@ -122,5 +129,24 @@ describe('loadConfig', () => {
 
   it('never echoes a key in its messages', () => {
     expect(problemsOf({ API_KEYS: 's3cr3t-key:store 1' }).join('\n')).not.toContain('s3cr3t');
+  });
+
+  it('reads the feed and retention settings: durations, off, on/off', () => {
+    expect(loadConfig({ LEDGER_RETENTION: '12h' }).ledgerRetentionMs).toBe(12 * 3_600_000);
+    expect(loadConfig({ LEDGER_RETENTION: '90s' }).ledgerRetentionMs).toBe(90_000);
+    expect(loadConfig({ LEDGER_RETENTION: '15m' }).ledgerRetentionMs).toBe(900_000);
+    expect(loadConfig({ LEDGER_RETENTION: 'off' }).ledgerRetentionMs).toBeUndefined();
+    expect(loadConfig({ FEED_NOTIFY: 'off' }).feedNotify).toBe(false);
+    expect(loadConfig({ FEED_NOTIFY: 'on' }).feedNotify).toBe(true);
+    expect(loadConfig({ SEED_DEMO: 'chain', SEED_CHAIN_STORES: '3', SEED_CHAIN_PRODUCTS: '4' })).toMatchObject({ seedDemo: 'chain', seedChainStores: 3, seedChainProducts: 4 });
+    for (const bad of ['30', '0d', '-1d', '1w', '1.5h', 'forever']) {
+      expect(problemsOf({ LEDGER_RETENTION: bad })).toEqual([expect.stringContaining('LEDGER_RETENTION must be a duration')]);
+    }
+    expect(problemsOf({ FEED_NOTIFY: 'sometimes' })).toEqual([expect.stringContaining('FEED_NOTIFY')]);
+    expect(problemsOf({ SEED_DEMO: 'all' })).toEqual([expect.stringContaining('SEED_DEMO must be true, false or chain')]);
+  });
+
+  it('formats a duration in its largest whole unit', () => {
+    expect([30 * 86_400_000, 12 * 3_600_000, 90_000, 120_000, 1000].map(formatDuration)).toEqual(['30d', '12h', '90s', '2m', '1s']);
   });
 });

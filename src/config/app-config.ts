@@ -6,6 +6,10 @@ export type LogLevel = (typeof LOG_LEVELS)[number];
 export const SQLITE_SYNCHRONOUS_MODES = ['FULL', 'NORMAL'] as const;
 export type SqliteSynchronous = (typeof SQLITE_SYNCHRONOUS_MODES)[number];
 
+export const DEMO_SEEDS = ['none', 'walkthrough', 'chain'] as const;
+/** What a new database is seeded with: nothing, the README's store-1, or that plus a chain. */
+export type DemoSeed = (typeof DEMO_SEEDS)[number];
+
 /** Store ids a key may touch: every store, or a fixed list. */
 export type StoreScope = '*' | readonly string[];
 
@@ -27,7 +31,10 @@ export abstract class AppConfig {
   abstract readonly dataDir: string;
   abstract readonly sqliteSynchronous: SqliteSynchronous;
   abstract readonly apiKeys: readonly ApiKeyEntry[];
-  abstract readonly seedDemo: boolean;
+  abstract readonly seedDemo: DemoSeed;
+  /** The chain dataset of SEED_DEMO=chain: this many stores, each with this many products. */
+  abstract readonly seedChainStores: number;
+  abstract readonly seedChainProducts: number;
   abstract readonly queueCapacity: number;
   abstract readonly queueSubmitTimeoutMs: number;
   abstract readonly processingTimeoutMs: number;
@@ -60,6 +67,19 @@ export abstract class AppConfig {
   abstract readonly reservationMaxTtlSeconds: number;
   /** How often expired holds are looked for and given back. */
   abstract readonly reservationSweepIntervalMs: number;
+  /**
+   * Whether each commit sends a PostgreSQL NOTIFY that wakes the feed of every instance at once.
+   * Off for engines without LISTEN/NOTIFY: the feed then finds commits by reading the head.
+   */
+  abstract readonly feedNotify: boolean;
+  /** How often the head is read while someone waits for changes: the wake bound without NOTIFY. */
+  abstract readonly feedPollIntervalMs: number;
+  /** Recent changes kept in memory to serve every subscriber without a read of its own. */
+  abstract readonly feedTailChanges: number;
+  /** How long ledger rows are kept; undefined keeps them all. */
+  abstract readonly ledgerRetentionMs: number | undefined;
+  /** How often rows older than the retention are looked for and pruned. */
+  abstract readonly ledgerPruneIntervalMs: number;
 }
 
 export class ConfigError extends Error {
@@ -70,6 +90,17 @@ export class ConfigError extends Error {
 }
 
 type Env = Readonly<Record<string, string | undefined>>;
+
+const DURATION_UNITS_MS: Readonly<Record<string, number>> = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+const DAY_MS = DURATION_UNITS_MS.d;
+
+/** A duration as configured (`30d`, `12h`, `15m`, `90s`), in its largest whole unit. */
+export function formatDuration(ms: number): string {
+  const [unit, size] = Object.entries(DURATION_UNITS_MS)
+    .reverse()
+    .find(([, unitMs]) => ms % unitMs === 0) ?? ['s', 1000];
+  return `${ms / size}${unit}`;
+}
 
 const STORE_ID = /^[A-Za-z0-9._:-]{1,64}$/;
 /** Shorter keys could be guessed; the failed-authentication limit only slows guessing down. */
@@ -102,7 +133,9 @@ export function loadConfig(env: Env = process.env): AppConfig {
     dataDir: resolve(read.optionalString('DATA_DIR') ?? './data'),
     sqliteSynchronous: read.oneOf('SQLITE_SYNCHRONOUS', SQLITE_SYNCHRONOUS_MODES, 'FULL'),
     apiKeys: apiKeys === undefined ? (production ? [] : parseApiKeys('demo:*', problems)) : parseApiKeys(apiKeys, problems, production ? MIN_PRODUCTION_KEY_LENGTH : 1),
-    seedDemo: read.boolean('SEED_DEMO', !production),
+    seedDemo: read.demoSeed('SEED_DEMO', production ? 'none' : 'walkthrough'),
+    seedChainStores: read.integer('SEED_CHAIN_STORES', 200, 1, 100_000),
+    seedChainProducts: read.integer('SEED_CHAIN_PRODUCTS', 5000, 1, 1_000_000),
     queueCapacity: read.integer('QUEUE_CAPACITY', 100, 1, 1_000_000),
     queueSubmitTimeoutMs: read.integer('QUEUE_SUBMIT_TIMEOUT_MS', 5000, 0, 600_000),
     processingTimeoutMs: read.integer('PROCESSING_TIMEOUT_MS', 10_000, 1, 600_000),
@@ -121,6 +154,11 @@ export function loadConfig(env: Env = process.env): AppConfig {
     reservationMinTtlSeconds: read.integer('RESERVATION_MIN_TTL_SECONDS', 60, 1, 30 * 86_400),
     reservationMaxTtlSeconds: read.integer('RESERVATION_MAX_TTL_SECONDS', 86_400, 1, 30 * 86_400),
     reservationSweepIntervalMs: read.integer('RESERVATION_SWEEP_INTERVAL_MS', 1000, 100, 600_000),
+    feedNotify: read.onOff('FEED_NOTIFY', true),
+    feedPollIntervalMs: read.integer('FEED_POLL_INTERVAL_MS', 1000, 50, 60_000),
+    feedTailChanges: read.integer('FEED_TAIL_CHANGES', 10_000, 0, 10_000_000),
+    ledgerRetentionMs: read.duration('LEDGER_RETENTION', 30 * DAY_MS),
+    ledgerPruneIntervalMs: read.integer('LEDGER_PRUNE_INTERVAL_MS', 60_000, 100, 86_400_000),
   };
   if (config.reservationMinTtlSeconds > config.reservationTtlSeconds || config.reservationTtlSeconds > config.reservationMaxTtlSeconds) {
     problems.push('RESERVATION_MIN_TTL_SECONDS <= RESERVATION_TTL_SECONDS <= RESERVATION_MAX_TTL_SECONDS must hold');
@@ -242,6 +280,55 @@ class EnvReader {
       }
     }
     return origins;
+  }
+
+  /** `on`/`off` (or true/false). */
+  onOff(name: string, fallback: boolean): boolean {
+    const raw = this.optionalString(name)?.toLowerCase();
+    if (raw === 'on') {
+      return true;
+    }
+    if (raw === 'off') {
+      return false;
+    }
+    return this.boolean(name, fallback);
+  }
+
+  /** `true`/`false` as before (the README's store-1), or `chain`. */
+  demoSeed(name: string, fallback: DemoSeed): DemoSeed {
+    const raw = this.optionalString(name)?.toLowerCase();
+    if (raw === 'chain') {
+      return 'chain';
+    }
+    if (raw === undefined) {
+      return fallback;
+    }
+    if (raw === 'true' || raw === '1') {
+      return 'walkthrough';
+    }
+    if (raw === 'false' || raw === '0') {
+      return 'none';
+    }
+    this.problems.push(`${name} must be true, false or chain (got '${raw}')`);
+    return fallback;
+  }
+
+  /** A duration such as `30d`, `12h`, `15m` or `90s`, in milliseconds; `off` is undefined. */
+  duration(name: string, fallback: number): number | undefined {
+    const raw = this.optionalString(name)?.toLowerCase();
+    if (raw === undefined) {
+      return fallback;
+    }
+    if (raw === 'off') {
+      return undefined;
+    }
+    const match = /^(\d{1,9})([smhd])$/.exec(raw);
+    const ms = match === null ? 0 : Number(match[1]) * DURATION_UNITS_MS[match[2]];
+    if (ms <= 0) {
+      this.problems.push(`${name} must be a duration such as 30d, 12h, 15m or 90s, or off (got '${raw}')`);
+      return fallback;
+    }
+    return ms;
   }
 
   oneOf<T extends string>(name: string, allowed: readonly T[], fallback: T): T {

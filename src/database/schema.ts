@@ -44,6 +44,12 @@ export interface LedgerHeadTable {
   last_seq: number;
 }
 
+/** One row: ledger rows with seq <= pruned_through were pruned by retention. */
+export interface LedgerFloorTable {
+  id: number;
+  pruned_through: number;
+}
+
 export interface IdempotencyRecordsTable {
   client_id: string;
   idempotency_key: string;
@@ -85,6 +91,7 @@ export interface DatabaseSchema {
   stock_levels: StockLevelsTable;
   ledger: LedgerTable;
   ledger_head: LedgerHeadTable;
+  ledger_floor: LedgerFloorTable;
   idempotency_records: IdempotencyRecordsTable;
   reservations: ReservationsTable;
   reservation_lines: ReservationLinesTable;

@@ -2,12 +2,14 @@ import type { Migration, MigrationProvider } from 'kysely';
 import { initialSchema } from './0001-initial';
 import { ledgerDetails } from './0002-ledger-details';
 import { reservations } from './0003-reservations';
+import { ledgerRetention } from './0004-ledger-retention';
 
 /** Every migration, in order. Names sort lexically, so keep the numeric prefix. */
 const MIGRATIONS: Record<string, Migration> = {
   '0001-initial': initialSchema,
   '0002-ledger-details': ledgerDetails,
   '0003-reservations': reservations,
+  '0004-ledger-retention': ledgerRetention,
 };
 
 export const INITIAL_MIGRATION = '0001-initial';
