@@ -7,12 +7,11 @@ import {
   historyOf,
   levelOf,
   type LevelView,
-  metricSample,
-  metricsOf,
   postReservation,
   reserve,
   type ReservationBody,
 } from './helpers/reservations';
+import { metricSample, metricsOf } from './helpers/metrics';
 import { startApp, type TestApp } from './helpers/test-app';
 import { waitFor } from './helpers/wait';
 

@@ -1,30 +1,41 @@
 import { type BeforeApplicationShutdown, Injectable, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { InjectPinoLogger, PinoLogger } from 'nestjs-pino';
 import { AppConfig } from '../config/app-config';
-import { DatabaseConnection } from '../database/database-connection';
+import { Metrics } from '../metrics/metrics';
+import { ChangeTail } from './change-tail';
 import { ChangesRepository } from './persistence/changes.repository';
 import { PostgresChangeListener } from './persistence/postgres-change-listener';
 
-/** How often the head is read while someone waits, in case a notification was missed. */
-const POLL_INTERVAL_MS = 1000;
+/** Changes read into the tail per round trip while it catches up with a large commit. */
+const TAIL_READ = 2000;
 
 /**
- * Knows the last committed seq and wakes whoever waits for a newer one: long polls and streams.
+ * Knows the last committed seq and the pruned floor, reads each newly committed range of the
+ * ledger once into the tail, and wakes whoever waits for it: every long poll and stream of this
+ * instance. So a commit costs the feed one read, however many subscribers are open.
+ *
  * This instance's commits are published directly; other instances' commits arrive through
- * PostgreSQL NOTIFY, with a periodic read of the head as a safety net.
+ * PostgreSQL NOTIFY (FEED_NOTIFY=on), and a read of the head every FEED_POLL_INTERVAL_MS finds
+ * those NOTIFY missed, or all of them when it is off. So the feed of an instance shows another
+ * instance's commit within milliseconds, or within the poll interval without NOTIFY.
  */
 @Injectable()
 export class ChangeNotifier implements OnApplicationBootstrap, BeforeApplicationShutdown, OnApplicationShutdown {
+  /** The last seq known to be committed. */
   private latest = 0;
+  /** Ledger rows with seq <= floor were pruned. */
+  private knownFloor = 0;
+  private tailStore: ChangeTail | undefined;
+  private filling: Promise<void> | undefined;
   private readonly waiters = new Set<() => void>();
   private readonly shutdown = new AbortController();
   private listener: PostgresChangeListener | undefined;
   private poller: NodeJS.Timeout | undefined;
 
   constructor(
-    private readonly connection: DatabaseConnection,
     private readonly repository: ChangesRepository,
     private readonly config: AppConfig,
+    private readonly metrics: Metrics,
     @InjectPinoLogger(ChangeNotifier.name) private readonly logger: PinoLogger,
   ) {}
 
@@ -33,18 +44,37 @@ export class ChangeNotifier implements OnApplicationBootstrap, BeforeApplication
     return this.shutdown.signal;
   }
 
+  /** The recent changes of every store, served from memory. */
+  get tail(): ChangeTail {
+    if (this.tailStore === undefined) {
+      throw new Error('the change feed is not started');
+    }
+    return this.tailStore;
+  }
+
+  /** The last seq known committed: a lower bound of the database's head. */
+  get head(): number {
+    return this.latest;
+  }
+
+  /** The pruned floor as last seen: positions below it are gone. */
+  get floor(): number {
+    return this.knownFloor;
+  }
+
   async onApplicationBootstrap(): Promise<void> {
     this.latest = await this.repository.head();
-    if (this.connection.dialect !== 'postgres' || this.config.databaseUrl === undefined) {
-      return;
+    this.knownFloor = await this.repository.floor();
+    this.tailStore = new ChangeTail(this.config.feedTailChanges, this.latest);
+    if (this.config.databaseUrl !== undefined && this.config.feedNotify) {
+      this.listener = new PostgresChangeListener(
+        this.config.databaseUrl,
+        (seq) => this.published(seq),
+        (error) => this.logger.warn({ err: error }, 'change listener lost its connection; reconnecting'),
+      );
+      await this.listener.start();
     }
-    this.listener = new PostgresChangeListener(
-      this.config.databaseUrl,
-      (seq) => this.published(seq),
-      (error) => this.logger.warn({ err: error }, 'change listener lost its connection; reconnecting'),
-    );
-    await this.listener.start();
-    this.poller = setInterval(() => void this.poll(), POLL_INTERVAL_MS);
+    this.poller = setInterval(() => void this.poll(), this.config.feedPollIntervalMs);
     this.poller.unref();
   }
 
@@ -55,25 +85,31 @@ export class ChangeNotifier implements OnApplicationBootstrap, BeforeApplication
   async onApplicationShutdown(): Promise<void> {
     clearInterval(this.poller);
     await this.listener?.stop();
+    await this.filling;
   }
 
-  /** Called with the last seq of every commit seen. */
+  /** Called with the last seq of every commit seen (this instance's, NOTIFY's, the head's). */
   published(seq: number): void {
-    if (seq <= this.latest) {
-      return;
+    this.latest = Math.max(this.latest, seq);
+    if (this.tailStore !== undefined && this.tailStore.to < this.latest) {
+      this.filling ??= this.fill().finally(() => (this.filling = undefined));
     }
-    this.latest = seq;
-    const waiters = [...this.waiters];
-    this.waiters.clear();
-    waiters.forEach((wake) => wake());
+  }
+
+  /** Called with every floor seen: by the pruner, and by reads of the database. */
+  pruned(floor: number): void {
+    if (floor > this.knownFloor) {
+      this.knownFloor = floor;
+      this.tailStore?.dropThrough(floor);
+    }
   }
 
   /**
-   * Resolves true as soon as a seq beyond `seq` is committed, false after `timeoutMs`, when
+   * Resolves true as soon as the tail holds a seq beyond `seq`, false after `timeoutMs`, when
    * `signal` aborts, or when shutdown begins.
    */
   waitBeyond(seq: number, timeoutMs: number, signal?: AbortSignal): Promise<boolean> {
-    if (this.latest > seq) {
+    if (this.tail.to > seq) {
       return Promise.resolve(true);
     }
     if (this.shutdown.signal.aborted || signal?.aborted === true || timeoutMs <= 0) {
@@ -82,25 +118,50 @@ export class ChangeNotifier implements OnApplicationBootstrap, BeforeApplication
     return new Promise<boolean>((resolve) => {
       const finish = (woken: boolean) => {
         clearTimeout(timer);
-        this.waiters.delete(wake);
+        this.waiters.delete(check);
         signal?.removeEventListener('abort', abandon);
         this.shutdown.signal.removeEventListener('abort', abandon);
         resolve(woken);
       };
-      const wake = () => finish(true);
+      const check = () => {
+        if (this.tail.to > seq) {
+          finish(true);
+        }
+      };
       const abandon = () => finish(false);
       const timer = setTimeout(abandon, timeoutMs);
-      this.waiters.add(wake);
+      this.waiters.add(check);
       signal?.addEventListener('abort', abandon, { once: true });
       this.shutdown.signal.addEventListener('abort', abandon, { once: true });
     });
   }
 
-  private async poll(): Promise<void> {
-    if (this.waiters.size === 0) {
-      return;
+  /** Reads what was committed after the tail into it, once for everyone, and wakes the waiters. */
+  private async fill(): Promise<void> {
+    const tail = this.tail;
+    while (tail.to < this.latest) {
+      const upTo = this.config.feedTailChanges === 0 ? this.latest : Math.min(this.latest, tail.to + TAIL_READ);
+      try {
+        // Without a tail, every subscriber reads for itself: there is nothing to read here.
+        const changes = this.config.feedTailChanges === 0 ? [] : await this.repository.range(tail.to, upTo, TAIL_READ);
+        if (this.config.feedTailChanges > 0) {
+          this.metrics.feedReads.inc({ read: 'tail' });
+        }
+        tail.append(changes, upTo);
+      } catch (error) {
+        // The waiters time out meanwhile; the next commit or poll tries again.
+        this.logger.warn({ err: error }, 'reading new changes into the feed failed');
+        return;
+      }
+      for (const check of [...this.waiters]) {
+        check();
+      }
     }
+  }
+
+  private async poll(): Promise<void> {
     try {
+      this.metrics.feedReads.inc({ read: 'head' });
       this.published(await this.repository.head());
     } catch {
       // The database is unreachable: the next tick tries again; waiters time out meanwhile.

@@ -13,6 +13,9 @@ const DEFAULT_FEED_PAGE = 100;
 const POSITION_AHEAD =
   'is beyond the last change of this feed (its seq is in `lastSeq`): the feed was restarted or restored, so following it from there would skip changes. ' +
   'Take a fresh snapshot and follow the feed from its first page’s lastSeq.';
+const POSITION_EXPIRED =
+  'is older than what the ledger keeps (LEDGER_RETENTION; the last seq pruned is in `prunedThroughSeq`): the changes after it are gone. ' +
+  'Take a fresh snapshot and follow the feed from its first page’s lastSeq.';
 
 @ApiTags('changes')
 @ApiSecurity('api-key')
@@ -30,6 +33,7 @@ export class ChangesController {
   })
   @ApiOkResponse({ type: ChangesResponseDto })
   @ApiProblemResponse(409, `FEED_POSITION_AHEAD: \`after\` ${POSITION_AHEAD}`)
+  @ApiProblemResponse(410, `FEED_POSITION_EXPIRED: \`after\` ${POSITION_EXPIRED}`)
   async list(@Query() query: ChangesQueryDto, @CurrentClient() client: Client, @Req() request: Request): Promise<ChangesResponseDto> {
     const left = new AbortController();
     request.on('close', () => left.abort());
@@ -42,12 +46,17 @@ export class ChangesController {
     summary: 'The change feed as Server-Sent Events',
     description:
       'Each change is an event `change` with `id:` its seq and the change as JSON `data:`. Reconnecting clients send `Last-Event-ID` ' +
-      '(browsers do it themselves) to resume where they left off. An idle stream sends a comment every STREAM_HEARTBEAT_MS.',
+      '(browsers do it themselves) to resume where they left off. An idle stream sends a comment every STREAM_HEARTBEAT_MS. Every stream of an instance is ' +
+      'served from one in-memory tail of recent changes, so open streams cost no database reads of their own.',
   })
   @ApiProduces('text/event-stream')
   @ApiHeader({ name: 'Last-Event-ID', required: false, description: 'Resume after this seq.' })
   @ApiOkResponse({ description: 'An endless text/event-stream.' })
   @ApiProblemResponse(409, `FEED_POSITION_AHEAD: Last-Event-ID (or \`after\`) ${POSITION_AHEAD} Answered instead of the stream.`)
+  @ApiProblemResponse(
+    410,
+    `FEED_POSITION_EXPIRED: Last-Event-ID (or \`after\`) ${POSITION_EXPIRED} Answered instead of the stream; a running stream that falls that far behind ends with an \`expired\` event carrying this problem.`,
+  )
   async stream(
     @Query() query: ChangeStreamQueryDto,
     @Headers('last-event-id') lastEventId: string | undefined,

@@ -3,7 +3,9 @@ import type { Response } from 'express';
 import type { PinoLogger } from 'nestjs-pino';
 import type { AppConfig } from '../config/app-config';
 import { Client } from '../common/auth/client';
+import { Metrics } from '../metrics/metrics';
 import type { ChangeNotifier } from './change-notifier';
+import { ChangeTail } from './change-tail';
 import { ChangesService } from './changes.service';
 import type { LedgerChange } from './ledger-change';
 import { type ChangePage, ChangesRepository } from './persistence/changes.repository';
@@ -14,7 +16,16 @@ class EndlessLedger extends ChangesRepository {
   head(): Promise<number> {
     return Promise.resolve(Number.MAX_SAFE_INTEGER);
   }
-  changesAfter(after: number, _scope: unknown, limit: number): Promise<ChangePage> {
+  floor(): Promise<number> {
+    return Promise.resolve(0);
+  }
+  range(): Promise<LedgerChange[]> {
+    return Promise.resolve([]);
+  }
+  pruneBatch(): Promise<{ pruned: number; floor: number }> {
+    return Promise.resolve({ pruned: 0, floor: 0 });
+  }
+  changesAfter(after: number, _scope: unknown, limit: number): Promise<ChangePage & { floor: number }> {
     this.reads += 1;
     const changes = Array.from({ length: limit }, (_, index): LedgerChange => ({
       seq: after + index + 1,
@@ -32,7 +43,7 @@ class EndlessLedger extends ChangesRepository {
       reservationId: null,
       createdAt: new Date(0),
     }));
-    return Promise.resolve({ changes, head: Number.MAX_SAFE_INTEGER });
+    return Promise.resolve({ changes, head: Number.MAX_SAFE_INTEGER, floor: 0 });
   }
   history(): Promise<LedgerChange[]> {
     return Promise.resolve([]);
@@ -69,8 +80,17 @@ const tick = () => new Promise((resolve) => setImmediate(resolve));
 describe('ChangesService.stream back-pressure', () => {
   it('reads no further while the response waits to drain, and goes on once it drains', async () => {
     const ledger = new EndlessLedger();
-    const notifier = { shutdownSignal: new AbortController().signal, waitBeyond: () => Promise.resolve(true) } as unknown as ChangeNotifier;
-    const service = new ChangesService(ledger, notifier, { streamHeartbeatMs: 1000 } as AppConfig, { warn: () => undefined } as unknown as PinoLogger);
+    // A tail that starts at the end of the ledger: the stream from 0 is far behind it, and reads the ledger itself.
+    const notifier = {
+      shutdownSignal: new AbortController().signal,
+      waitBeyond: () => Promise.resolve(true),
+      tail: new ChangeTail(10, Number.MAX_SAFE_INTEGER),
+      head: Number.MAX_SAFE_INTEGER,
+      floor: 0,
+      published: () => undefined,
+      pruned: () => undefined,
+    } as unknown as ChangeNotifier;
+    const service = new ChangesService(ledger, notifier, { streamHeartbeatMs: 1000 } as AppConfig, new Metrics(), { warn: () => undefined } as unknown as PinoLogger);
     const response = new SlowResponse();
     const streaming = service.stream(new Client('c', '*', false), undefined, 0, response as unknown as Response);
 

@@ -7,6 +7,8 @@ import type { Client } from '../common/auth/client';
 import { assertStoreAccess } from '../common/auth/current-client.decorator';
 import { ApiError } from '../common/errors/api-error';
 import type { StoreScope } from '../config/app-config';
+import { problemOf } from '../common/errors/problem-details';
+import { Metrics } from '../metrics/metrics';
 import { ChangeNotifier } from './change-notifier';
 import { ChangeResponseDto } from './dto/change.dto';
 import type { LedgerChange } from './ledger-change';
@@ -14,21 +16,42 @@ import { ChangesRepository } from './persistence/changes.repository';
 
 /** Changes read per round trip by a stream; also the most a slow reader can have pending. */
 const STREAM_PAGE = 500;
+/**
+ * How long a read waits, even when asked not to, for changes known committed to reach the tail
+ * (a read of milliseconds): a client that reads the feed right after its own change sees it.
+ */
+const TAIL_CATCH_UP_MS = 2000;
 
 export interface FeedPage {
   readonly changes: LedgerChange[];
   readonly lastSeq: number;
 }
 
-/** The change feed: what changed after a seq, now or as soon as it commits. */
+/** A run of changes after a position, and the seq through which the feed was scanned for it. */
+interface Scanned {
+  readonly changes: LedgerChange[];
+  readonly scannedTo: number;
+}
+
+/**
+ * The change feed: what changed after a seq, now or as soon as it commits. Subscribers whose
+ * position the notifier's tail covers are served from memory; one that is behind it reads the
+ * database for itself until it catches up.
+ */
 @Injectable()
 export class ChangesService {
+  /** Long polls and streams open now. */
+  private open = 0;
+
   constructor(
     private readonly repository: ChangesRepository,
     private readonly notifier: ChangeNotifier,
     private readonly config: AppConfig,
+    private readonly metrics: Metrics,
     @InjectPinoLogger(ChangesService.name) private readonly logger: PinoLogger,
-  ) {}
+  ) {
+    metrics.observeFeedSubscribers(() => this.open);
+  }
 
   /**
    * Changes after `after` that the client may see, oldest first. When there are none yet,
@@ -36,19 +59,24 @@ export class ChangesService {
    */
   async changesAfter(client: Client, storeId: string | undefined, after: number, limit: number, waitMs: number, signal?: AbortSignal): Promise<FeedPage> {
     const scope = scopeOf(client, storeId);
+    await this.assertPositionWithinFeed(after);
     const deadline = Date.now() + waitMs;
-    for (;;) {
-      const page = await this.repository.changesAfter(after, scope, limit);
-      assertPositionWithinFeed(after, page.head);
-      if (page.changes.length > 0) {
-        // A full page may stop short of the head; otherwise everything up to the head was scanned.
-        const lastSeq = page.changes.length === limit ? page.changes[page.changes.length - 1].seq : page.head;
-        return { changes: page.changes, lastSeq };
+    this.open += 1;
+    try {
+      let position = after;
+      for (;;) {
+        const { changes, scannedTo } = await this.next(position, scope, limit);
+        if (changes.length > 0) {
+          return { changes, lastSeq: scannedTo };
+        }
+        position = scannedTo;
+        const pending = position < this.notifier.head;
+        if (!(await this.notifier.waitBeyond(position, Math.max(deadline - Date.now(), pending ? TAIL_CATCH_UP_MS : 0), signal))) {
+          return { changes: [], lastSeq: position };
+        }
       }
-      const woken = await this.notifier.waitBeyond(page.head, deadline - Date.now(), signal);
-      if (!woken) {
-        return { changes: [], lastSeq: page.head };
-      }
+    } finally {
+      this.open -= 1;
     }
   }
 
@@ -59,8 +87,8 @@ export class ChangesService {
    */
   async stream(client: Client, storeId: string | undefined, after: number, response: Response): Promise<void> {
     const scope = scopeOf(client, storeId);
-    // Before the headers go out, so a refused position is a plain 409 answer, not an event.
-    assertPositionWithinFeed(after, await this.repository.head());
+    // Before the headers go out, so a refused position is a plain 409 or 410 answer, not an event.
+    await this.assertPositionWithinFeed(after);
     const left = new AbortController();
     response.on('close', () => left.abort());
     const stop = AbortSignal.any([left.signal, this.notifier.shutdownSignal]);
@@ -75,31 +103,87 @@ export class ChangesService {
       response.end();
       return;
     }
-    let scannedTo = after;
+    this.open += 1;
+    let position = after;
     try {
       await this.write(response, 'retry: 2000\n\n', stop);
       while (!stop.aborted) {
-        const page = await this.repository.changesAfter(scannedTo, scope, STREAM_PAGE);
-        for (const change of page.changes) {
+        const { changes, scannedTo } = await this.next(position, scope, STREAM_PAGE);
+        for (const change of changes) {
           await this.write(response, `id: ${change.seq}\nevent: change\ndata: ${JSON.stringify(ChangeResponseDto.of(change))}\n\n`, stop);
         }
-        if (page.changes.length === STREAM_PAGE) {
-          scannedTo = page.changes[page.changes.length - 1].seq;
+        position = scannedTo;
+        if (changes.length === STREAM_PAGE) {
           continue;
         }
-        scannedTo = Math.max(scannedTo, page.head);
-        const woken = await this.notifier.waitBeyond(scannedTo, this.config.streamHeartbeatMs, stop);
+        const woken = await this.notifier.waitBeyond(position, this.config.streamHeartbeatMs, stop);
         if (!woken && !stop.aborted) {
           await this.write(response, ': heartbeat\n\n', stop);
         }
       }
     } catch (error) {
-      if (!stop.aborted) {
+      if (error instanceof ApiError && error.code === 'FEED_POSITION_EXPIRED') {
+        // A reader that fell behind the retention while streaming: it must start again from a snapshot.
+        const problem = problemOf(error.code, error.detail, error.options.extensions);
+        await this.write(response, `event: expired\ndata: ${JSON.stringify(problem)}\n\n`, stop);
+      } else if (!stop.aborted) {
         // Headers are sent: the stream just ends, and the client resumes with Last-Event-ID.
         this.logger.warn({ err: error }, 'change stream ended by an error');
       }
     } finally {
+      this.open -= 1;
       response.end();
+    }
+  }
+
+  /**
+   * The next changes after `position` in `scope`: from the tail when it covers the position,
+   * otherwise (a subscriber behind it) from the database.
+   */
+  private async next(position: number, scope: StoreScope, limit: number): Promise<Scanned> {
+    const tail = this.notifier.tail;
+    if (tail.covers(position)) {
+      return tail.read(position, scope, limit);
+    }
+    if (position > tail.to) {
+      // Committed, but not read into the tail yet: it is on its way.
+      return { changes: [], scannedTo: position };
+    }
+    this.metrics.feedReads.inc({ read: 'catch_up' });
+    const page = await this.repository.changesAfter(position, scope, limit);
+    this.notifier.published(page.head);
+    this.notifier.pruned(page.floor);
+    if (position < page.floor) {
+      throw positionExpired(position, page.floor);
+    }
+    // A full page may stop short of the head; otherwise everything up to the head was scanned.
+    return { changes: page.changes, scannedTo: page.changes.length === limit ? page.changes[page.changes.length - 1].seq : page.head };
+  }
+
+  /**
+   * Refuses a position older than what the ledger keeps (410), and one beyond the feed's head
+   * (409). The head never goes back, so a position beyond it was handed out by another database
+   * (one restored from a backup, or replaced by a new one), and following the feed from it would
+   * silently skip every change up to it. The head this instance knows is a lower bound of the
+   * database's: only a position beyond it needs a read of the database to decide.
+   */
+  private async assertPositionWithinFeed(after: number): Promise<void> {
+    if (after < this.notifier.floor) {
+      throw positionExpired(after, this.notifier.floor);
+    }
+    if (after <= this.notifier.head) {
+      return;
+    }
+    this.metrics.feedReads.inc({ read: 'head' });
+    const head = await this.repository.head();
+    this.notifier.published(head);
+    if (after > head) {
+      throw new ApiError(
+        'FEED_POSITION_AHEAD',
+        `position ${after} is beyond the last change of this feed (${head}): the feed was restarted or restored. ` +
+          'Take a fresh snapshot (GET /v1/stores/{storeId}/inventory) and follow the feed from the lastSeq of its first page',
+        { extensions: { lastSeq: head } },
+      );
     }
   }
 
@@ -114,21 +198,13 @@ export class ChangesService {
   }
 }
 
-/**
- * Refuses a position beyond the feed's head. The head never goes back, so such a position was
- * handed out by another database (one restored from a backup, or replaced by a new one), and
- * following the feed from it would silently skip every change up to it. `head` must be read from
- * the database, never from an instance's cache: another instance may have just committed it.
- */
-function assertPositionWithinFeed(after: number, head: number): void {
-  if (after > head) {
-    throw new ApiError(
-      'FEED_POSITION_AHEAD',
-      `position ${after} is beyond the last change of this feed (${head}): the feed was restarted or restored. ` +
-        'Take a fresh snapshot (GET /v1/stores/{storeId}/inventory) and follow the feed from the lastSeq of its first page',
-      { extensions: { lastSeq: head } },
-    );
-  }
+function positionExpired(after: number, floor: number): ApiError {
+  return new ApiError(
+    'FEED_POSITION_EXPIRED',
+    `position ${after} is older than what the ledger keeps: changes through ${floor} were pruned. ` +
+      'Take a fresh snapshot (GET /v1/stores/{storeId}/inventory) and follow the feed from the lastSeq of its first page',
+    { extensions: { prunedThroughSeq: floor } },
+  );
 }
 
 /** The stores a feed covers: one store (if the key may see it) or all the key may see. */

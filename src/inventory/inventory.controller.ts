@@ -117,7 +117,7 @@ export class InventoryController {
   @ApiProblemResponse(404, 'LEVEL_NOT_FOUND: no stock level for this store and product.')
   async history(@Param() { storeId, productId }: StockLevelParamsDto, @Query() query: HistoryQueryDto, @CurrentClient() client: Client): Promise<HistoryResponseDto> {
     const page = await this.inventory.history(client, storeId, productId, query.cursor, query.limit ?? DEFAULT_HISTORY_PAGE);
-    return { items: page.items.map((change) => ChangeResponseDto.of(change)), nextCursor: page.nextCursor };
+    return { items: page.items.map((change) => ChangeResponseDto.of(change)), nextCursor: page.nextCursor, prunedThroughSeq: page.prunedThroughSeq, retention: page.retention };
   }
 
   @Put('stores/:storeId/inventory/:productId')

@@ -5,6 +5,7 @@ import { InventoryController } from './inventory.controller';
 import { InventoryService } from './inventory.service';
 import { InventoryRepository } from './persistence/inventory.repository';
 import { DatabaseConnection } from '../database/database-connection';
+import { AppConfig } from '../config/app-config';
 import { inventoryRepositoryFor } from './persistence/inventory-repository.factory';
 import { UpdateProcessor } from './update-processor';
 import { UpdateRequestPipe } from './update-request.pipe';
@@ -16,7 +17,7 @@ import { UpdateRequestPipe } from './update-request.pipe';
     InventoryService,
     UpdateProcessor,
     UpdateRequestPipe,
-    { provide: InventoryRepository, inject: [DatabaseConnection], useFactory: inventoryRepositoryFor },
+    { provide: InventoryRepository, inject: [DatabaseConnection, AppConfig], useFactory: inventoryRepositoryFor },
   ],
   exports: [InventoryService],
 })

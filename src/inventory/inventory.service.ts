@@ -2,7 +2,7 @@ import { type BeforeApplicationShutdown, Injectable } from '@nestjs/common';
 import { InjectPinoLogger, PinoLogger } from 'nestjs-pino';
 import type { LedgerChange } from '../changes/ledger-change';
 import { ChangesRepository } from '../changes/persistence/changes.repository';
-import { AppConfig } from '../config/app-config';
+import { AppConfig, formatDuration } from '../config/app-config';
 import { Metrics, type UpdateOutcome } from '../metrics/metrics';
 import { decodeCursor, encodeCursor } from '../common/http/cursor';
 import { IDENTIFIER_PATTERN } from './dto/constraints';
@@ -38,6 +38,10 @@ export interface LevelPage {
 export interface HistoryPage {
   readonly items: LedgerChange[];
   readonly nextCursor: string | null;
+  /** Entries with seq <= this were pruned by retention (0: none were). */
+  readonly prunedThroughSeq: number;
+  /** LEDGER_RETENTION as configured (`30d`), or `off`. */
+  readonly retention: string;
 }
 
 
@@ -52,7 +56,7 @@ export class InventoryService implements BeforeApplicationShutdown {
     private readonly cache: IdempotencyCache,
     private readonly metrics: Metrics,
     processor: UpdateProcessor,
-    config: AppConfig,
+    private readonly config: AppConfig,
     @InjectPinoLogger(InventoryService.name) private readonly logger: PinoLogger,
   ) {
     this.queue = new GroupCommitQueue(
@@ -134,7 +138,8 @@ export class InventoryService implements BeforeApplicationShutdown {
     const items = await this.changes.history(storeId, productId, before, limit + 1);
     const page = items.slice(0, limit);
     const nextCursor = items.length > limit ? encodeCursor(page[page.length - 1].seq) : null;
-    return { items: page, nextCursor };
+    const retention = this.config.ledgerRetentionMs === undefined ? 'off' : formatDuration(this.config.ledgerRetentionMs);
+    return { items: page, nextCursor, prunedThroughSeq: await this.changes.floor(), retention };
   }
 
   findLevelsOfProduct(client: Client, productId: string): Promise<StockLevel[]> {

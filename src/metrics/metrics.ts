@@ -96,7 +96,33 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  /**
+   * Reads of the ledger made for the change feed: `tail` (each committed range, once for every
+   * subscriber of this instance), `catch_up` (a subscriber behind the tail reads for itself) and
+   * `head` (looking for commits of other instances).
+   */
+  readonly feedReads = new Counter({
+    name: 'inventory_feed_reads_total',
+    help: 'Ledger reads made for the change feed, by read (tail: once per commit for all subscribers; catch_up: a subscriber behind the tail; head)',
+    labelNames: ['read'] as const,
+    registers: [this.registry],
+  });
+
+  readonly ledgerPruned = new Counter({
+    name: 'inventory_ledger_pruned_total',
+    help: 'Ledger rows pruned because they were older than LEDGER_RETENTION',
+    registers: [this.registry],
+  });
+
+  readonly feedSubscribers: Gauge = new Gauge({
+    name: 'inventory_feed_subscribers',
+    help: 'Long polls and streams of the change feed open on this instance',
+    registers: [this.registry],
+    collect: (): void => this.feedSubscribers.set(this.feedSubscribersProbe()),
+  });
+
   private queueDepthProbe: () => number = () => 0;
+  private feedSubscribersProbe: () => number = () => 0;
   constructor() {
     collectDefaultMetrics({ register: this.registry });
   }
@@ -104,5 +130,10 @@ export class Metrics {
   /** The update queue reports its depth when scraped. */
   observeQueueDepth(probe: () => number): void {
     this.queueDepthProbe = probe;
+  }
+
+  /** The change feed reports its open subscribers when scraped. */
+  observeFeedSubscribers(probe: () => number): void {
+    this.feedSubscribersProbe = probe;
   }
 }

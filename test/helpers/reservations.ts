@@ -103,18 +103,3 @@ export async function changesAfter(app: TestApp, after: number): Promise<LedgerE
   const response = await app.http().get(`/v1/changes?storeId=store-1&after=${after}&limit=1000`).set('X-API-Key', 'demo').expect(200);
   return response.body.changes as LedgerEntry[];
 }
-
-/** The value of one Prometheus sample (undefined when absent). */
-export function metricSample(text: string, metric: string, labels: Record<string, string> = {}): number | undefined {
-  const wanted = Object.entries(labels).map(([name, value]) => `${name}="${value}"`);
-  for (const line of text.split('\n')) {
-    if ((line.startsWith(`${metric}{`) || line.startsWith(`${metric} `)) && wanted.every((label) => line.includes(label))) {
-      return Number(line.slice(line.lastIndexOf(' ') + 1));
-    }
-  }
-  return undefined;
-}
-
-export async function metricsOf(app: TestApp): Promise<string> {
-  return (await app.http().get('/metrics').expect(200)).text;
-}

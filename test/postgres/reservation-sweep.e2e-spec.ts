@@ -1,7 +1,7 @@
 import { Client } from 'pg';
 import { createTestStore, type TestStore } from '../helpers/dialect';
 import { seededRandom } from '../helpers/load';
-import { metricSample } from '../helpers/reservations';
+import { metricSample } from '../helpers/metrics';
 import { type ServiceProcess, spawnServices } from '../helpers/service-process';
 import { waitFor } from '../helpers/wait';
 

@@ -139,4 +139,13 @@ export class HistoryResponseDto {
 
   @ApiProperty({ nullable: true, type: 'string', description: 'Pass as `cursor` for the next (older) page; null on the last page.' })
   nextCursor!: string | null;
+
+  @ApiProperty({
+    description: 'Ledger entries with a seq up to this one were pruned by retention (0: none were): a level’s history starts after it. Levels keep their quantity and version.',
+    example: 0,
+  })
+  prunedThroughSeq!: number;
+
+  @ApiProperty({ description: 'How long the ledger keeps entries (LEDGER_RETENTION), e.g. `30d`, or `off` when it keeps them all.', example: '30d' })
+  retention!: string;
 }

@@ -7,12 +7,24 @@ export interface ChangePage {
   readonly head: number;
 }
 
-/** Reads of the ledger. */
+/** Reads of the ledger, and its pruning. */
 export abstract class ChangesRepository {
   /** The last seq committed. */
   abstract head(): Promise<number>;
-  /** Changes with seq > `after` in the stores of `scope`, oldest first, at most `limit`. */
-  abstract changesAfter(after: number, scope: StoreScope, limit: number): Promise<ChangePage>;
+  /** The seq through which ledger rows were pruned (0: none were). */
+  abstract floor(): Promise<number>;
+  /**
+   * Changes with seq > `after` in the stores of `scope`, oldest first, at most `limit`, and the
+   * floor read after them: when `after` is below it, some of the changes may be gone.
+   */
+  abstract changesAfter(after: number, scope: StoreScope, limit: number): Promise<ChangePage & { readonly floor: number }>;
+  /** Every change with `after` < seq <= `upTo`, all stores, oldest first, at most `limit`. */
+  abstract range(after: number, upTo: number, limit: number): Promise<LedgerChange[]>;
   /** Changes of one level with seq < `before` (all when undefined), newest first, at most `limit`. */
   abstract history(storeId: string, productId: string, before: number | undefined, limit: number): Promise<LedgerChange[]>;
+  /**
+   * Prunes, in one short transaction, at most `batch` of the oldest rows created before `cutoff`.
+   * Returns how many went and the new floor.
+   */
+  abstract pruneBatch(cutoff: Date, batch: number): Promise<{ readonly pruned: number; readonly floor: number }>;
 }

@@ -36,19 +36,31 @@ export class KyselyChangesRepository extends ChangesRepository {
     return row.last_seq;
   }
 
-  async changesAfter(after: number, scope: StoreScope, limit: number): Promise<ChangePage> {
+  async floor(): Promise<number> {
+    const row = await this.connection.db.selectFrom('ledger_floor').select('pruned_through').where('id', '=', 1).executeTakeFirstOrThrow();
+    return row.pruned_through;
+  }
+
+  async changesAfter(after: number, scope: StoreScope, limit: number): Promise<ChangePage & { readonly floor: number }> {
     // The head first: every row up to it is committed (rows and head commit together), so the
     // rows read next are complete up to it even while later transactions commit.
     const head = await this.head();
-    if (after >= head || (scope !== '*' && scope.length === 0)) {
-      return { changes: [], head };
+    let changes: LedgerChange[] = [];
+    if (after < head && (scope === '*' || scope.length > 0)) {
+      let query = this.connection.db.selectFrom('ledger').selectAll().where('seq', '>', after).where('seq', '<=', head);
+      if (scope !== '*') {
+        query = query.where('store_id', 'in', [...scope]);
+      }
+      changes = (await query.orderBy('seq').limit(limit).execute()).map(toChange);
     }
-    let query = this.connection.db.selectFrom('ledger').selectAll().where('seq', '>', after).where('seq', '<=', head);
-    if (scope !== '*') {
-      query = query.where('store_id', 'in', [...scope]);
-    }
-    const rows = await query.orderBy('seq').limit(limit).execute();
-    return { changes: rows.map(toChange), head };
+    // The floor last: a prune that removed any row the read above should have seen has committed
+    // before the floor is read, so it shows in the floor.
+    return { changes, head, floor: await this.floor() };
+  }
+
+  async range(after: number, upTo: number, limit: number): Promise<LedgerChange[]> {
+    const rows = await this.connection.db.selectFrom('ledger').selectAll().where('seq', '>', after).where('seq', '<=', upTo).orderBy('seq').limit(limit).execute();
+    return rows.map(toChange);
   }
 
   async history(storeId: string, productId: string, before: number | undefined, limit: number): Promise<LedgerChange[]> {
@@ -58,5 +70,37 @@ export class KyselyChangesRepository extends ChangesRepository {
     }
     const rows = await query.orderBy('seq', 'desc').limit(limit).execute();
     return rows.map(toChange);
+  }
+
+  async pruneBatch(cutoff: Date, batch: number): Promise<{ pruned: number; floor: number }> {
+    return this.connection.db.transaction().execute(async (transaction) => {
+      const { pruned_through: floor } = await transaction.selectFrom('ledger_floor').select('pruned_through').where('id', '=', 1).executeTakeFirstOrThrow();
+      const candidates = await transaction
+        .selectFrom('ledger')
+        .select(['seq', 'created_at'])
+        .where('seq', '>', floor)
+        .orderBy('seq')
+        .limit(batch)
+        .execute();
+      // Rows are created in seq order, so the old ones are a prefix.
+      let through = floor;
+      for (const row of candidates) {
+        if (Date.parse(row.created_at) >= cutoff.getTime()) {
+          break;
+        }
+        through = row.seq;
+      }
+      if (through === floor) {
+        return { pruned: 0, floor };
+      }
+      // Raising the floor first takes its row lock: two instances pruning at once take turns,
+      // and the second finds nothing left to do.
+      const raised = await transaction.updateTable('ledger_floor').set({ pruned_through: through }).where('id', '=', 1).where('pruned_through', '=', floor).executeTakeFirst();
+      if (raised.numUpdatedRows === 0n) {
+        return { pruned: 0, floor };
+      }
+      const deleted = await transaction.deleteFrom('ledger').where('seq', '>', floor).where('seq', '<=', through).executeTakeFirst();
+      return { pruned: Number(deleted.numDeletedRows), floor: through };
+    });
   }
 }

@@ -70,6 +70,11 @@ export const ERROR_CATALOG = {
     title: 'Feed position beyond the last change',
     about: 'The position sent (`after` or Last-Event-ID) is beyond the last change of this feed: the feed was restarted or restored, and changes up to that position would be skipped. Take a fresh snapshot (GET /v1/stores/{storeId}/inventory) and follow the feed from the `lastSeq` of its first page; `lastSeq` in this problem is the feed’s last change now.',
   },
+  FEED_POSITION_EXPIRED: {
+    status: HttpStatus.GONE,
+    title: 'Feed position older than the ledger keeps',
+    about: 'The position sent (`after` or Last-Event-ID) is older than what the ledger keeps (LEDGER_RETENTION): the changes after it were pruned, so following the feed from there would skip them. Take a fresh snapshot (GET /v1/stores/{storeId}/inventory) and follow the feed from the `lastSeq` of its first page; `prunedThroughSeq` in this problem is the last seq pruned. A stream already running ends with an `expired` event carrying this problem.',
+  },
   INSUFFICIENT_AVAILABLE: {
     status: HttpStatus.CONFLICT,
     title: 'Not enough available to hold',

@@ -100,10 +100,17 @@ const STATEMENTS = {
            order by s.store_id, s.product_id
            for update of s`,
   },
-  // Everything else in one statement. The ledger head is taken last: it serialises commits, so
-  // seqs are gap-free and become visible in order; NOTIFY wakes the change feeds at commit.
-  write: {
-    name: 'inventory-write-group',
+} as const;
+
+/**
+ * Everything else of a group in one statement. The ledger head is taken last: it serialises
+ * commits, so seqs are gap-free and become visible in order. With `notify`, a NOTIFY wakes the
+ * change feeds of every instance at commit; without (engines that have no LISTEN/NOTIFY), they
+ * find the commit by reading the head.
+ */
+function writeStatement(notify: boolean): { readonly name: string; readonly text: string } {
+  return {
+    name: notify ? 'inventory-write-group' : 'inventory-write-group-quiet',
     text: `with inserted as (
              insert into stock_levels (store_id, product_id, quantity, reserved, version, last_updated)
              select * from unnest($1::text[], $2::text[], $3::bigint[], $4::bigint[], $5::bigint[], $6::text[])
@@ -136,10 +143,9 @@ const STATEMENTS = {
            )
            select (select count(*) from saved) + (select count(*) from inserted) as levels_written,
                   (select last_seq from head) as last_seq,
-                  (select pg_notify('${CHANGES_CHANNEL}', cast(last_seq as text)) from head) as notified,
-                  (select count(*) from completed) + (select count(*) from released) + (select count(*) from appended) as rows_written`,
-  },
-} as const;
+${notify ? `                  (select pg_notify('${CHANGES_CHANNEL}', cast(last_seq as text)) from head) as notified,\n` : ''}                  (select count(*) from completed) + (select count(*) from released) + (select count(*) from appended) as rows_written`,
+  };
+}
 
 const LOCK_NOT_AVAILABLE = '55P03';
 
@@ -156,9 +162,11 @@ type RecordRow = IdempotencyRecordRow & { client_id: string; idempotency_key: st
 @Injectable()
 export class PostgresInventoryRepository extends KyselyInventoryRepository {
   private readonly pool: TranslatingPool;
+  private readonly writeGroupStatement: ReturnType<typeof writeStatement>;
 
-  constructor(connection: DatabaseConnection) {
+  constructor(connection: DatabaseConnection, { notifyCommits = true }: { readonly notifyCommits?: boolean } = {}) {
     super(connection);
+    this.writeGroupStatement = writeStatement(notifyCommits);
     if (connection.postgres === undefined) {
       throw new Error('PostgresInventoryRepository needs a PostgreSQL connection');
     }
@@ -175,7 +183,7 @@ export class PostgresInventoryRepository extends KyselyInventoryRepository {
     let broken = false;
     try {
       await client.query('begin', []);
-      const result = await work(new PostgresWriteTransaction(client));
+      const result = await work(new PostgresWriteTransaction(client, this.writeGroupStatement));
       await client.query('commit', []);
       return result;
     } catch (error) {
@@ -191,7 +199,10 @@ export class PostgresInventoryRepository extends KyselyInventoryRepository {
 }
 
 class PostgresWriteTransaction implements InventoryWriteTransaction {
-  constructor(private readonly client: TranslatingClient) {}
+  constructor(
+    private readonly client: TranslatingClient,
+    private readonly writeGroupStatement: ReturnType<typeof writeStatement>,
+  ) {}
 
   async claimIdempotencyKeys(claims: readonly IdempotencyClaim[], now: Date, expiresAt: Date): Promise<Set<string>> {
     if (claims.length === 0) {
@@ -242,7 +253,7 @@ class PostgresWriteTransaction implements InventoryWriteTransaction {
     if (writes.reservationInserts.length + writes.reservationUpdates.length + writes.holdUpdates.length > 0) {
       await this.writeReservations(writes);
     }
-    const { rows } = await this.run<{ levels_written: number; last_seq: number | null }>(STATEMENTS.write, [
+    const { rows } = await this.run<{ levels_written: number; last_seq: number | null }>(this.writeGroupStatement, [
       levelInserts.map((level) => level.storeId),
       levelInserts.map((level) => level.productId),
       levelInserts.map((level) => level.quantity),

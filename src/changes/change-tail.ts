@@ -1,0 +1,117 @@
+import type { StoreScope } from '../config/app-config';
+import type { LedgerChange } from './ledger-change';
+
+/**
+ * The most recent committed changes of every store, in seq order and without gaps, from just
+ * after `from` through `to`. An instance reads each newly committed range of the ledger once into
+ * it, and every long poll and stream whose position it covers is served from memory; the oldest
+ * changes drop out when it is full.
+ */
+export class ChangeTail {
+  private changes: LedgerChange[] = [];
+  /** Read offset into `changes`: dropping from the front is O(1) until the array is compacted. */
+  private start = 0;
+  private fromSeq: number;
+  private toSeq: number;
+
+  constructor(
+    private readonly capacity: number,
+    /** The head when the tail starts: it covers nothing before it. */
+    head: number,
+  ) {
+    this.fromSeq = head;
+    this.toSeq = head;
+  }
+
+  /** Changes after `from` are all here (up to `to`). */
+  get from(): number {
+    return this.fromSeq;
+  }
+
+  /** The last seq read into the tail. */
+  get to(): number {
+    return this.toSeq;
+  }
+
+  get size(): number {
+    return this.changes.length - this.start;
+  }
+
+  /** Whether every change after `after` up to `to` can be read from here. */
+  covers(after: number): boolean {
+    return after >= this.fromSeq && after <= this.toSeq;
+  }
+
+  /**
+   * Adds the changes of the range (`to`, `upTo`], all of them, oldest first (seqs are gap-free,
+   * so the range is complete when it ends at `upTo`).
+   */
+  append(changes: readonly LedgerChange[], upTo: number): void {
+    if (upTo <= this.toSeq) {
+      return;
+    }
+    if (this.capacity === 0) {
+      this.fromSeq = upTo;
+      this.toSeq = upTo;
+      return;
+    }
+    for (const change of changes) {
+      if (change.seq > this.toSeq) {
+        this.changes.push(change);
+      }
+    }
+    this.toSeq = upTo;
+    const excess = this.size - this.capacity;
+    if (excess > 0) {
+      this.start += excess;
+      this.fromSeq = this.changes[this.start - 1].seq;
+    }
+    if (this.start > this.capacity) {
+      this.changes = this.changes.slice(this.start);
+      this.start = 0;
+    }
+  }
+
+  /** Forgets the changes through `seq` (pruned from the ledger): positions before it are gone. */
+  dropThrough(seq: number): void {
+    while (this.start < this.changes.length && this.changes[this.start].seq <= seq) {
+      this.start += 1;
+    }
+    this.fromSeq = Math.max(this.fromSeq, Math.min(seq, this.toSeq));
+  }
+
+  /**
+   * The changes after `after` in `scope`, oldest first, at most `limit`; `scannedTo` is the seq
+   * through which the tail was scanned (the last change returned when the page is full).
+   * `after` must be covered.
+   */
+  read(after: number, scope: StoreScope, limit: number): { readonly changes: LedgerChange[]; readonly scannedTo: number } {
+    const stores = scope === '*' ? undefined : new Set(scope);
+    const changes: LedgerChange[] = [];
+    for (let index = this.firstAfter(after); index < this.changes.length; index += 1) {
+      const change = this.changes[index];
+      if (stores === undefined || stores.has(change.storeId)) {
+        changes.push(change);
+        if (changes.length === limit) {
+          return { changes, scannedTo: change.seq };
+        }
+      }
+    }
+    return { changes, scannedTo: this.toSeq };
+  }
+
+  /** Index of the first change with seq > `after` (binary search: seqs increase). */
+  private firstAfter(after: number): number {
+    let low = this.start;
+    let high = this.changes.length;
+    while (low < high) {
+      const middle = (low + high) >>> 1;
+      if (this.changes[middle].seq <= after) {
+        low = middle + 1;
+      } else {
+        high = middle;
+      }
+    }
+    return low;
+  }
+}
