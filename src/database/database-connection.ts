@@ -64,6 +64,11 @@ export interface ConnectionErrorLogger {
   warn(details: object, message: string): void;
 }
 
+/** The embedded database's file. */
+export function sqliteFileOf(config: Pick<AppConfig, 'dataDir'>): string {
+  return join(config.dataDir, 'inventory.db');
+}
+
 export function openDatabase(config: AppConfig, logger?: ConnectionErrorLogger): DatabaseConnection {
   if (config.databaseUrl !== undefined) {
     const pool = new Pool({
@@ -90,7 +95,7 @@ export function openDatabase(config: AppConfig, logger?: ConnectionErrorLogger):
   }
 
   mkdirSync(config.dataDir, { recursive: true });
-  const file = join(config.dataDir, 'inventory.db');
+  const file = sqliteFileOf(config);
   const native = new BetterSqlite3(file);
   native.pragma('journal_mode = WAL');
   // FULL: the WAL is fsynced at every commit, so an acknowledged change survives power loss.

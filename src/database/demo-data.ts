@@ -24,3 +24,36 @@ export async function seedDemoData(db: Kysely<DatabaseSchema>, now: Date): Promi
     .onConflict((conflict) => conflict.doNothing())
     .execute();
 }
+
+/** Rows per INSERT: within SQLite's limit of bound parameters, and few round trips. */
+const CHAIN_BATCH = 1000;
+
+export function chainStoreId(index: number): string {
+  return `store-${String(index + 1).padStart(4, '0')}`;
+}
+
+export function chainProductId(index: number): string {
+  return `P-${String(index + 1).padStart(5, '0')}`;
+}
+
+/**
+ * A chain-sized dataset to try the service at size: `stores` stores (store-0001…) that each stock
+ * `products` products (P-00001…), with quantities from 0 to 199 that vary by store and product.
+ * One transaction of batched inserts. Returns the number of levels created.
+ */
+export async function seedChainData(db: Kysely<DatabaseSchema>, now: Date, stores: number, products: number): Promise<number> {
+  const lastUpdated = now.toISOString();
+  const total = stores * products;
+  await db.transaction().execute(async (transaction) => {
+    for (let start = 0; start < total; start += CHAIN_BATCH) {
+      const rows = [];
+      for (let index = start; index < Math.min(total, start + CHAIN_BATCH); index += 1) {
+        const store = Math.floor(index / products);
+        const product = index % products;
+        rows.push({ store_id: chainStoreId(store), product_id: chainProductId(product), quantity: (store * 31 + product * 17) % 200, version: 0, last_updated: lastUpdated });
+      }
+      await transaction.insertInto('stock_levels').values(rows).onConflict((conflict) => conflict.doNothing()).execute();
+    }
+  });
+  return total;
+}
