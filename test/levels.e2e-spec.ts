@@ -67,7 +67,7 @@ describe('store listing and level history', () => {
     expect(rest.body.items.map((item: { version: number }) => item.version)).toEqual([9, 8, 7]);
     expect(rest.body.nextCursor).toBeNull();
     const untouched = await get('/v1/stores/store-1/inventory/SKU-006/history').expect(200);
-    expect(untouched.body).toEqual({ items: [], nextCursor: null });
+    expect(untouched.body).toEqual({ items: [], nextCursor: null, prunedThroughSeq: 0, retention: '30d' });
   });
 
   it('answers 404 for the history of an unknown level and 403 for a foreign store', async () => {
