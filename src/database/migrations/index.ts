@@ -14,6 +14,9 @@ const MIGRATIONS: Record<string, Migration> = {
 
 export const INITIAL_MIGRATION = '0001-initial';
 
+/** Every migration's name, in the order they apply. */
+export const MIGRATION_NAMES: readonly string[] = Object.keys(MIGRATIONS);
+
 export const migrationProvider: MigrationProvider = {
   getMigrations: () => Promise.resolve(MIGRATIONS),
 };
