@@ -747,7 +747,7 @@ describe('reservation expiry with the sweeper off', () => {
     expect(await state('EXP-E')).toEqual({ quantity: 4, reserved: 0, available: 4, version: 4 });
   });
 
-  it('refuses to extend an expired reservation (409 RESERVATION_EXPIRED), and answers its release as it is', async () => {
+  it('refuses to extend an expired reservation (409 RESERVATION_EXPIRED); releasing it makes it released for good, so a late commit is refused', async () => {
     await createLevel(app, 'EXP-F', 5);
     const held = await reserve(app, { 'EXP-F': 2 }, { ttlSeconds: 1 });
     await expired(held);
@@ -755,7 +755,14 @@ describe('reservation expiry with the sweeper off', () => {
     expect(refused.body.code).toBe('RESERVATION_EXPIRED');
     expect(refused.body).toMatchObject({ status: 409, reservationStatus: 'expired' });
     const released = await actOn(app, held.reservationId, 'release').expect(200);
-    expect(released.body).toEqual({ ...held, status: 'expired' });
+    expect(released.body).toEqual({ ...held, status: 'released', updatedAt: expect.any(String), lines: held.lines });
+    expect(Date.parse(released.body.updatedAt)).toBeGreaterThan(Date.parse(held.updatedAt));
+    // Repeating the release answers the same; a commit now is refused, although the units are there.
+    expect((await actOn(app, held.reservationId, 'release').expect(200)).body).toEqual(released.body);
+    const lateCommit = await actOn(app, held.reservationId, 'commit').expect(409);
+    expect(lateCommit.body).toMatchObject({ code: 'RESERVATION_NOT_ACTIVE', reservationStatus: 'released' });
+    expect((await getReservation(app, held.reservationId)).body.status).toBe('released');
+    // The hold went back once, by its expiry; the release changed no level.
     expect((await historyOf(app, 'EXP-F')).map((entry) => entry.kind)).toEqual(['expire', 'reserve', 'create']);
     expect(await state('EXP-F')).toEqual({ quantity: 5, reserved: 0, available: 5, version: 3 });
   });

@@ -25,7 +25,7 @@ export type ReserveDecision =
 
 export type ReservationDecision =
   | { readonly kind: 'change'; readonly reservation: Reservation; readonly changes: readonly HoldChange[] }
-  /** Nothing to do: a repeated commit or release, or the release of an expired hold. */
+  /** Nothing to do: a repeated commit or release. */
   | { readonly kind: 'unchanged'; readonly reservation: Reservation }
   | { readonly kind: 'reject'; readonly reason: 'NOT_ACTIVE'; readonly status: ReservationStatus }
   | { readonly kind: 'reject'; readonly reason: 'RESERVATION_EXPIRED'; readonly short: readonly ShortLine[] }
@@ -117,16 +117,21 @@ export function decideCommit(reservation: Reservation, command: CommitCommand, l
   return { kind: 'change', reservation: { ...reservation, status: 'committed', updatedAt: now, lines }, changes };
 }
 
-/** The cart is abandoned: what is still held goes back. Repeating it, or releasing an expired hold, changes nothing. */
+/**
+ * The cart is abandoned: what is still held goes back, and the reservation is released for good,
+ * an expired one included (a late commit, say a delayed payment webhook, is then refused rather
+ * than selling units the client gave up). Repeating it changes nothing.
+ */
 export function decideRelease(reservation: Reservation, levelOf: Levels, now: Date): ReservationDecision {
   const status = statusAt(reservation, now);
   if (status === 'committed') {
     return { kind: 'reject', reason: 'NOT_ACTIVE', status };
   }
-  const held = reservation.lines.filter((line) => line.state === 'held');
-  if (status === 'released' || held.length === 0) {
+  if (status === 'released') {
     return { kind: 'unchanged', reservation };
   }
+  // An expired reservation's holds were given back already (by this transaction or a sweep).
+  const held = reservation.lines.filter((line) => line.state === 'held');
   const changes = held.map((line): HoldChange => {
     const level = levelOf(line.productId)!;
     return { kind: 'release', delta: 0, next: bump(level, { reserved: level.reserved - line.quantity }, now) };
