@@ -58,6 +58,36 @@ describe('ChangeTail', () => {
     });
   });
 
+  describe('a range whose oldest changes were pruned before it was read', () => {
+    it('covers only from just before its first change: earlier positions must learn of the prune elsewhere', () => {
+      const tail = new ChangeTail(100, 0);
+      tail.append(changes(1, 4), 4);
+      // 5…7 were pruned before the range (4, 10] was read.
+      tail.append(changes(8, 10), 10);
+      expect([tail.from, tail.to, tail.size]).toEqual([7, 10, 3]);
+      expect([3, 4, 6, 7].map((position) => tail.covers(position))).toEqual([false, false, false, true]);
+      expect(tail.read(7, '*', 100)).toEqual({ changes: changes(8, 10), scannedTo: 10 });
+    });
+
+    it('covers only its end when the whole range was pruned', () => {
+      const tail = new ChangeTail(100, 0);
+      tail.append(changes(1, 2), 2);
+      tail.append([], 6);
+      expect([tail.from, tail.to, tail.size]).toEqual([6, 6, 0]);
+      expect(tail.covers(2)).toBe(false);
+      tail.append(changes(7, 8), 8);
+      expect(tail.read(6, '*', 100)).toEqual({ changes: changes(7, 8), scannedTo: 8 });
+    });
+
+    it('keeps covering the new range when over capacity', () => {
+      const tail = new ChangeTail(2, 0);
+      tail.append(changes(1, 2), 2);
+      tail.append(changes(6, 9), 9);
+      expect([tail.from, tail.to, tail.size]).toEqual([7, 9, 2]);
+      expect(seqs(tail.read(7, '*', 100).changes)).toEqual([8, 9]);
+    });
+  });
+
   describe('read', () => {
     const storeOf = (seq: number) => (seq % 3 === 0 ? 'store-2' : 'store-1');
     let tail: ChangeTail;
