@@ -2,7 +2,11 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { sql } from 'kysely';
+import type { TestingModuleBuilder } from '@nestjs/testing';
 import { StoreReplica } from '../examples/store-replica';
+import { ChangesRepository } from '../src/changes/persistence/changes.repository';
+import { KyselyChangesRepository } from '../src/changes/persistence/kysely-changes.repository';
+import { DatabaseConnection } from '../src/database/database-connection';
 import { metricSample, metricsOf } from './helpers/metrics';
 import { openSse, type SseConnection } from './helpers/sse';
 import { startApp, type TestApp } from './helpers/test-app';
@@ -373,6 +377,97 @@ describe(`ledger retention (LEDGER_RETENTION=${RETENTION})`, () => {
     // The level keeps its quantity and version.
     const level = (await app.http().get(`/v1/stores/store-1/inventory/${productId}`).set('X-API-Key', 'demo').expect(200)).body as { version: number };
     expect(level.version).toBe(page.version);
+  }, LOADED_MACHINE_TIMEOUT_MS);
+});
+
+/**
+ * The real changes repository, whose reads of newly committed ranges (the tail's reads) wait
+ * while the test holds them: the instance's tail then falls behind the ledger.
+ */
+function holdTailReads() {
+  let held: Promise<void> = Promise.resolve();
+  let release = () => {};
+  const override = (builder: TestingModuleBuilder) =>
+    builder.overrideProvider(ChangesRepository).useFactory({
+      inject: [DatabaseConnection],
+      factory: (connection: DatabaseConnection) => {
+        const repository = new KyselyChangesRepository(connection);
+        const range = repository.range.bind(repository);
+        repository.range = async (after, upTo, limit) => {
+          await held;
+          return range(after, upTo, limit);
+        };
+        return repository;
+      },
+    });
+  return {
+    override,
+    hold: () => {
+      held = new Promise((resolve) => (release = resolve));
+    },
+    release: () => release(),
+  };
+}
+
+describe('an instance whose tail falls behind the retention', () => {
+  const tailReads = holdTailReads();
+  let app: TestApp;
+
+  beforeAll(async () => {
+    app = await startApp({ env: PRUNING, override: tailReads.override });
+  });
+
+  afterAll(async () => {
+    tailReads.release();
+    await app.close();
+  });
+
+  it('ends a stream whose position was pruned before the tail read it with an expired event, not with a gap', async () => {
+    const bump = async (productId: string, key: string) => {
+      const { version } = (await app.http().get(`/v1/stores/store-1/inventory/${productId}`).set('X-API-Key', 'demo').expect(200)).body as { version: number };
+      await app.http().post('/v1/inventory/updates').set('X-API-Key', 'demo').send({ storeId: 'store-1', productId, delta: 1, version, idempotencyKey: key }).expect(200);
+    };
+    const start = await ledgerState(app);
+    const stream = await openSse(`${app.url}/v1/changes/stream?after=${start.head}`, { 'X-API-Key': 'demo' });
+    try {
+      expect(stream.status).toBe(200);
+      await waitFor('the stream to wait for changes', async () => metricSample(await metricsOf(app), 'inventory_feed_subscribers') === 1);
+      // The tail does not read these changes until they are pruned, and two more are committed.
+      tailReads.hold();
+      await bump('SKU-001', 'lagging-1');
+      await bump('SKU-002', 'lagging-2');
+      await bump('SKU-003', 'lagging-3');
+      const { floor } = await waitFor('the first changes to be pruned', async () => {
+        const state = await ledgerState(app);
+        return state.floor >= start.head + 3 && state;
+      }, { timeoutMs: 30_000, intervalMs: 50 });
+      await bump('SKU-004', 'lagging-4');
+      await bump('SKU-005', 'lagging-5');
+      tailReads.release();
+
+      const events = await stream.until((received) => received.some((event) => event.event === 'expired' || event.event === 'change'), 15_000);
+      expect(events.filter((event) => event.event === 'change').map((event) => event.id)).toEqual([]);
+      const expired = events.find((event) => event.event === 'expired');
+      expect(JSON.parse(expired!.data!)).toMatchObject({ status: 410, code: 'FEED_POSITION_EXPIRED', prunedThroughSeq: expect.any(Number) });
+      expect((JSON.parse(expired!.data!) as { prunedThroughSeq: number }).prunedThroughSeq).toBeGreaterThanOrEqual(floor);
+
+      // The feed goes on from the floor: the changes after it are there, from the tail or the database.
+      const page = await waitFor('a page from the floor', async () => {
+        const { floor: now } = await ledgerState(app);
+        const response = await app.http().get(`/v1/changes?after=${now}`).set('X-API-Key', 'demo');
+        if (response.status === 410) {
+          // Pruned further since the floor was read: read it again.
+          expect(response.body.prunedThroughSeq).toBeGreaterThan(now);
+          return undefined;
+        }
+        expect(response.status).toBe(200);
+        return { now, seqs: (response.body.changes as Array<{ seq: number }>).map((change) => change.seq) };
+      });
+      expect(page.seqs).toEqual(Array.from({ length: start.head + 5 - page.now }, (_, index) => page.now + 1 + index));
+    } finally {
+      tailReads.release();
+      stream.close();
+    }
   }, LOADED_MACHINE_TIMEOUT_MS);
 });
 
