@@ -380,60 +380,78 @@ describe(`ledger retention (LEDGER_RETENTION=${RETENTION})`, () => {
   }, LOADED_MACHINE_TIMEOUT_MS);
 });
 
+/** Calls pass while it is open; the test closes it to hold them at a chosen point. */
+class Gate {
+  private held: Promise<void> = Promise.resolve();
+  private release = () => {};
+
+  close(): void {
+    this.held = new Promise((resolve) => (this.release = resolve));
+  }
+
+  open(): void {
+    this.release();
+  }
+
+  pass(): Promise<void> {
+    return this.held;
+  }
+}
+
 /**
- * The real changes repository, whose reads of newly committed ranges (the tail's reads) wait
- * while the test holds them: the instance's tail then falls behind the ledger.
+ * The real changes repository, with gates: one before each read of newly committed changes (the
+ * tail's reads: closed, the instance's tail falls behind the ledger), one between a history read
+ * and its answer (closed, the answer waits while the pruner goes on).
  */
-function holdTailReads() {
-  let held: Promise<void> = Promise.resolve();
-  let release = () => {};
-  const override = (builder: TestingModuleBuilder) =>
+function gatedRepository(gates: { readonly tail: Gate; readonly history: Gate }) {
+  return (builder: TestingModuleBuilder) =>
     builder.overrideProvider(ChangesRepository).useFactory({
       inject: [DatabaseConnection],
       factory: (connection: DatabaseConnection) => {
         const repository = new KyselyChangesRepository(connection);
         const range = repository.range.bind(repository);
+        const history = repository.history.bind(repository);
         repository.range = async (after, upTo, limit) => {
-          await held;
+          await gates.tail.pass();
           return range(after, upTo, limit);
+        };
+        repository.history = async (storeId, productId, before, limit) => {
+          const items = await history(storeId, productId, before, limit);
+          await gates.history.pass();
+          return items;
         };
         return repository;
       },
     });
-  return {
-    override,
-    hold: () => {
-      held = new Promise((resolve) => (release = resolve));
-    },
-    release: () => release(),
-  };
 }
 
-describe('an instance whose tail falls behind the retention', () => {
-  const tailReads = holdTailReads();
+describe('reads that race the pruner', () => {
+  const gates = { tail: new Gate(), history: new Gate() };
   let app: TestApp;
 
   beforeAll(async () => {
-    app = await startApp({ env: PRUNING, override: tailReads.override });
+    app = await startApp({ env: PRUNING, override: gatedRepository(gates) });
   });
 
   afterAll(async () => {
-    tailReads.release();
+    gates.tail.open();
+    gates.history.open();
     await app.close();
   });
 
+  const bump = async (productId: string, key: string) => {
+    const { version } = (await app.http().get(`/v1/stores/store-1/inventory/${productId}`).set('X-API-Key', 'demo').expect(200)).body as { version: number };
+    await app.http().post('/v1/inventory/updates').set('X-API-Key', 'demo').send({ storeId: 'store-1', productId, delta: 1, version, idempotencyKey: key }).expect(200);
+  };
+
   it('ends a stream whose position was pruned before the tail read it with an expired event, not with a gap', async () => {
-    const bump = async (productId: string, key: string) => {
-      const { version } = (await app.http().get(`/v1/stores/store-1/inventory/${productId}`).set('X-API-Key', 'demo').expect(200)).body as { version: number };
-      await app.http().post('/v1/inventory/updates').set('X-API-Key', 'demo').send({ storeId: 'store-1', productId, delta: 1, version, idempotencyKey: key }).expect(200);
-    };
     const start = await ledgerState(app);
     const stream = await openSse(`${app.url}/v1/changes/stream?after=${start.head}`, { 'X-API-Key': 'demo' });
     try {
       expect(stream.status).toBe(200);
       await waitFor('the stream to wait for changes', async () => metricSample(await metricsOf(app), 'inventory_feed_subscribers') === 1);
       // The tail does not read these changes until they are pruned, and two more are committed.
-      tailReads.hold();
+      gates.tail.close();
       await bump('SKU-001', 'lagging-1');
       await bump('SKU-002', 'lagging-2');
       await bump('SKU-003', 'lagging-3');
@@ -443,7 +461,7 @@ describe('an instance whose tail falls behind the retention', () => {
       }, { timeoutMs: 30_000, intervalMs: 50 });
       await bump('SKU-004', 'lagging-4');
       await bump('SKU-005', 'lagging-5');
-      tailReads.release();
+      gates.tail.open();
 
       const events = await stream.until((received) => received.some((event) => event.event === 'expired' || event.event === 'change'), 15_000);
       expect(events.filter((event) => event.event === 'change').map((event) => event.id)).toEqual([]);
@@ -465,9 +483,29 @@ describe('an instance whose tail falls behind the retention', () => {
       });
       expect(page.seqs).toEqual(Array.from({ length: start.head + 5 - page.now }, (_, index) => page.now + 1 + index));
     } finally {
-      tailReads.release();
+      gates.tail.open();
       stream.close();
     }
+  }, LOADED_MACHINE_TIMEOUT_MS);
+
+  it('answers a history whose entries were pruned while it was read with a floor they all lie after', async () => {
+    await bump('SKU-009', 'history-race-1');
+    await bump('SKU-009', 'history-race-2');
+    const { head } = await ledgerState(app);
+    // The entries are read, then the answer waits until the pruner has removed them.
+    gates.history.close();
+    const answer = app.http().get('/v1/stores/store-1/inventory/SKU-009/history').set('X-API-Key', 'demo').then((response) => response);
+    try {
+      await waitFor('the history’s entries to be pruned', async () => (await ledgerState(app)).floor >= head, { timeoutMs: 30_000, intervalMs: 50 });
+    } finally {
+      gates.history.open();
+    }
+    const response = await answer;
+    expect(response.status).toBe(200);
+    const { items, prunedThroughSeq } = response.body as { items: Array<{ seq: number }>; prunedThroughSeq: number };
+    expect(items.map((item) => item.seq)).toEqual([head, head - 1]);
+    // The floor the answer gives is one that its entries lie after: no entry is said to be pruned while it is shown.
+    expect(prunedThroughSeq).toBeLessThan(head - 1);
   }, LOADED_MACHINE_TIMEOUT_MS);
 });
 
