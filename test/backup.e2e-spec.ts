@@ -154,16 +154,22 @@ describeOnSqlite('npm run backup (online copy of the SQLite database)', () => {
     let backupSeq: number;
     try {
       await waitFor('updates before the backup', () => writers.acknowledged.length >= 100, { timeoutMs: 60_000 });
+      // Every update in the list now was acknowledged before the backup starts.
+      before = [...writers.acknowledged];
       backupStartedAt = Date.now();
-      before = writers.acknowledged.filter((ack) => ack.ackedAt < backupStartedAt);
       backup = await runBackup({ DATA_DIR: store.dataDir }, backupFile);
       backupEndedAt = Date.now();
       expect({ code: backup.code, stderr: backup.stderr }).toEqual({ code: 0, stderr: '' });
       const written = JSON.parse(backup.stdout.trim()) as { msg: string; file: string; lastSeq: number; levels: number };
       expect(written).toMatchObject({ msg: 'backup written', file: backupFile, levels: PRODUCTS.length });
       backupSeq = written.lastSeq;
-      // The replica follows the original past the copy's last change.
-      await waitFor('the replica to follow the original past the copy', () => replica.lastSeq > backupSeq + 20, { timeoutMs: 60_000 });
+      // Updates go on after the backup, and the replica follows the original past the copy's last change.
+      const ended = backupEndedAt;
+      await waitFor(
+        'the replica to follow the original past the copy',
+        () => replica.lastSeq > backupSeq + 20 && writers.acknowledged.some((ack) => ack.sentAt > ended),
+        { timeoutMs: 60_000 },
+      );
     } finally {
       await writers.stop();
       await replica.stop();
