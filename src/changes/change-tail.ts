@@ -43,8 +43,10 @@ export class ChangeTail {
   }
 
   /**
-   * Adds the changes of the range (`to`, `upTo`], all of them, oldest first (seqs are gap-free,
-   * so the range is complete when it ends at `upTo`).
+   * Adds the changes of the range (`to`, `upTo`], oldest first, as read from the ledger (seqs are
+   * gap-free, so the range is complete when it ends at `upTo`). A range read after a prune took
+   * its oldest changes starts later than `to` + 1: positions before its first change are then
+   * no longer covered, so that their readers go to the database and learn of the prune.
    */
   append(changes: readonly LedgerChange[], upTo: number): void {
     if (upTo <= this.toSeq) {
@@ -55,10 +57,14 @@ export class ChangeTail {
       this.toSeq = upTo;
       return;
     }
-    for (const change of changes) {
-      if (change.seq > this.toSeq) {
-        this.changes.push(change);
-      }
+    const fresh = changes.filter((change) => change.seq > this.toSeq);
+    const first = fresh.length > 0 ? fresh[0].seq : upTo + 1;
+    if (first > this.toSeq + 1) {
+      this.start = this.changes.length;
+      this.fromSeq = first - 1;
+    }
+    for (const change of fresh) {
+      this.changes.push(change);
     }
     this.toSeq = upTo;
     const excess = this.size - this.capacity;

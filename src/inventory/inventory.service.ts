@@ -135,11 +135,13 @@ export class InventoryService implements BeforeApplicationShutdown {
     if ((await this.repository.findLevel(storeId, productId)) === undefined) {
       throw new ApiError('LEVEL_NOT_FOUND', `no stock level for product ${productId} in store ${storeId}`);
     }
+    // The floor first: every entry read next lies after it, even when a prune commits meanwhile.
+    const prunedThroughSeq = await this.changes.floor();
     const items = await this.changes.history(storeId, productId, before, limit + 1);
     const page = items.slice(0, limit);
     const nextCursor = items.length > limit ? encodeCursor(page[page.length - 1].seq) : null;
     const retention = this.config.ledgerRetentionMs === undefined ? 'off' : formatDuration(this.config.ledgerRetentionMs);
-    return { items: page, nextCursor, prunedThroughSeq: await this.changes.floor(), retention };
+    return { items: page, nextCursor, prunedThroughSeq, retention };
   }
 
   findLevelsOfProduct(client: Client, productId: string): Promise<StockLevel[]> {
