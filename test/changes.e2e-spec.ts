@@ -386,6 +386,23 @@ describe('change feed: GET /v1/changes/stream (Server-Sent Events)', () => {
     }
   });
 
+  it('moves a scoped stream past changes it may not see: its heartbeat carries the seq scanned to as id', async () => {
+    const scoped = await stream({ 'X-API-Key': 'pos2', 'Last-Event-ID': String(await headOf(app)) });
+    try {
+      // Only changes of store-1 commit, none of which this key may see.
+      await apply(app, 'SKU-006', 18, 'sse-unseen-1');
+      await apply(app, 'SKU-007', 9, 'sse-unseen-2');
+      const head = await headOf(app);
+      const events = await scoped.until((received) => received.some((event) => event.comment === 'heartbeat' && event.id === String(head)), 10_000);
+      expect(events.filter((event) => event.event === 'change')).toEqual([]);
+    } finally {
+      scoped.close();
+    }
+    // Resuming from that id is current, not a position to re-read or refuse.
+    const resumed = await app.http().get(`/v1/changes?after=${await headOf(app)}`).set('X-API-Key', 'pos2').expect(200);
+    expect(resumed.body.changes).toEqual([]);
+  });
+
   it('refuses a Last-Event-ID that is not a seq', async () => {
     const response = await app.http().get('/v1/changes/stream').set('X-API-Key', 'demo').set('Last-Event-ID', 'abc').expect(400);
     expect(response.body.errors).toEqual([{ field: 'Last-Event-ID', issue: expect.any(String) }]);

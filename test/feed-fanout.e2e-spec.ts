@@ -133,7 +133,7 @@ function subscribe(baseUrl: string, spec: SubscriberSpec, after: number): Promis
             resolve(subscriber);
           } else if (fields.get('event') === 'change' && fields.has('id') && fields.has('data')) {
             subscriber.received.push({ id: Number(fields.get('id')), data: fields.get('data')! });
-          } else if (!(fields.size === 1 && fields.has(''))) {
+          } else if (!(fields.has('') && !fields.has('event') && !fields.has('data'))) {
             subscriber.anomalies.push(`unexpected block: ${block}`);
           }
         }

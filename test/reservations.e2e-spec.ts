@@ -266,6 +266,15 @@ describe('reservations: holding stock for checkouts', () => {
       expect(await state('VAL-A')).toEqual({ quantity: 5, reserved: 0, available: 5, version: 1 });
     });
 
+    it('names the configured ttlSeconds range, never a wider one', async () => {
+      const issueOf = async (ttlSeconds: unknown) =>
+        ((await postReservation(app, { storeId: 'store-1', lines: [{ productId: 'VAL-A', quantity: 1 }], ttlSeconds, idempotencyKey: 'ttl-range' }).expect(400)).body.errors as Array<{ issue: string }>)[0].issue;
+      expect(await issueOf(30 * 86_400)).toBe('must be from 30 to 7200 seconds');
+      expect(await issueOf(29)).toBe('must be from 30 to 7200 seconds');
+      expect(await issueOf(60.5)).toBe('must be a whole number of seconds');
+      expect(await issueOf('600')).toBe('must be a whole number of seconds');
+    });
+
     it('is for keys of the store only: 403 for another store’s key, 401 without a key', async () => {
       await createLevel(app, 'ACC-A', 5);
       const body = { storeId: 'store-1', lines: [{ productId: 'ACC-A', quantity: 1 }], idempotencyKey: 'acc-1' };

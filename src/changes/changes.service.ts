@@ -105,20 +105,26 @@ export class ChangesService {
     }
     this.open += 1;
     let position = after;
+    let wroteAt = Date.now();
     try {
       await this.write(response, 'retry: 2000\n\n', stop);
       while (!stop.aborted) {
         const { changes, scannedTo } = await this.next(position, scope, STREAM_PAGE);
         for (const change of changes) {
           await this.write(response, `id: ${change.seq}\nevent: change\ndata: ${JSON.stringify(ChangeResponseDto.of(change))}\n\n`, stop);
+          wroteAt = Date.now();
         }
         position = scannedTo;
         if (changes.length === STREAM_PAGE) {
           continue;
         }
-        const woken = await this.notifier.waitBeyond(position, this.config.streamHeartbeatMs, stop);
-        if (!woken && !stop.aborted) {
-          await this.write(response, ': heartbeat\n\n', stop);
+        await this.notifier.waitBeyond(position, wroteAt + this.config.streamHeartbeatMs - Date.now(), stop);
+        if (!stop.aborted && Date.now() - wroteAt >= this.config.streamHeartbeatMs) {
+          // Nothing sent for a while, perhaps because nothing committed was in scope: the `id`
+          // moves the client's Last-Event-ID past what was scanned, so that a reconnection does
+          // not start from a position the ledger may since have pruned.
+          await this.write(response, `: heartbeat\nid: ${position}\n\n`, stop);
+          wroteAt = Date.now();
         }
       }
     } catch (error) {

@@ -29,9 +29,12 @@ export function IsIdempotencyKey(): PropertyDecorator {
   });
 }
 
-/** A JSON integer within [min, max]; strings, floats and unsafe integers are refused. */
-export function IsIntegerBetween(min: number, max: number, options: { nonZero?: boolean } = {}): PropertyDecorator {
-  const description = `must be ${options.nonZero ? 'a non-zero' : 'an'} integer from ${min} to ${max}`;
+/**
+ * A JSON integer within [min, max]; strings, floats and unsafe integers are refused. `message`
+ * replaces the default one where the range a client may use is narrower and checked later.
+ */
+export function IsIntegerBetween(min: number, max: number, options: { nonZero?: boolean; message?: string } = {}): PropertyDecorator {
+  const description = options.message ?? `must be ${options.nonZero ? 'a non-zero' : 'an'} integer from ${min} to ${max}`;
   return applyDecorators(
     ValidateBy({
       name: 'isIntegerBetween',

@@ -6,6 +6,8 @@ import { MAX_QUANTITY } from '../../inventory/domain/stock-level';
 import { type Reservation, type ReservationStatus, statusAt } from '../domain/reservation';
 
 export const MAX_RESERVATION_LINES = 100;
+/** The range a hold may take depends on the configuration: the service names it when a value is outside. */
+const TTL_MESSAGE = 'must be a whole number of seconds';
 
 const idProperty = { minLength: 1, maxLength: 64, pattern: IDENTIFIER_PATTERN.source };
 
@@ -46,7 +48,7 @@ export class ReservationCreateDto {
 
   @ApiPropertyOptional({ description: 'How long the hold lasts (default and bounds: RESERVATION_TTL_SECONDS and its limits).', example: 900, type: 'integer' })
   @IsOptionalButNotNull()
-  @IsIntegerBetween(1, 30 * 86_400)
+  @IsIntegerBetween(1, 30 * 86_400, { message: TTL_MESSAGE })
   ttlSeconds?: number;
 
   @ApiPropertyOptional({ description: 'What the hold is for, such as a cart or order id; kept in the ledger.', minLength: 1, maxLength: 255, example: 'cart-8812' })
@@ -73,7 +75,7 @@ export class ReservationCommitDto {
 
 export class ReservationExtendDto {
   @ApiProperty({ description: 'The hold lasts this long from now.', example: 600, type: 'integer' })
-  @IsIntegerBetween(1, 30 * 86_400)
+  @IsIntegerBetween(1, 30 * 86_400, { message: TTL_MESSAGE })
   ttlSeconds!: number;
 }
 
