@@ -248,6 +248,15 @@ describe('answers below the routes', () => {
     expect(refused.text).not.toContain('s3cret');
   });
 
+  it('refuses query parameters named like members every object inherits, __proto__ and constructor included', async () => {
+    for (const path of ['/v1/changes?after=0', '/v1/stores/store-1/inventory?limit=2', '/v1/stores/store-1/inventory/SKU-001/history?limit=2']) {
+      for (const name of ['__proto__', 'constructor', 'prototype', 'toString']) {
+        const response = await app.http().get(`${path}&${name}=1`).set('X-API-Key', 'demo').expect(400);
+        expect({ path, errors: response.body.errors }).toEqual({ path, errors: [{ field: name, issue: 'unknown field' }] });
+      }
+    }
+  });
+
   it('takes back only cursors exactly as it wrote them', async () => {
     const first = await app.http().get('/v1/stores/store-1/inventory?limit=2').set('X-API-Key', 'demo').expect(200);
     const cursor = first.body.nextCursor as string;

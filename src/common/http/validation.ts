@@ -50,10 +50,11 @@ export function inheritedNameIssues(value: unknown, path = ''): FieldIssue[] {
 /** Nest's ValidationPipe, refusing inherited-member names that it would silently drop. */
 export class StrictValidationPipe extends ValidationPipe {
   override async transform(value: unknown, metadata: ArgumentMetadata): Promise<unknown> {
-    // The DTO rules run first, so an unknown field is named itself rather than a name inside it.
-    const transformed: unknown = await super.transform(value, metadata);
+    // Looked for before Nest's pipe runs: it deletes `__proto__` and `constructor` keys in place.
     // Only where a DTO is validated (a custom decorator's value is not a request part).
     const issues = this.toValidate(metadata) ? inheritedNameIssues(value) : [];
+    // The DTO rules run first, so an unknown field is named itself rather than a name inside it.
+    const transformed: unknown = await super.transform(value, metadata);
     if (issues.length > 0) {
       throw ApiError.validation(issues);
     }
