@@ -74,6 +74,9 @@ describe('HTTP-level errors', () => {
     ['PATCH', '/v1/stores/store-1/inventory/SKU-001', 'PUT, GET, HEAD'],
     ['POST', '/v1/changes', 'GET, HEAD'],
     ['DELETE', '/health/live', 'GET, HEAD'],
+    // Paths match without regard to case, as the routes themselves do.
+    ['POST', '/V1/Changes', 'GET, HEAD'],
+    ['DELETE', '/v1/Reservations/res_AAAAAAAAAAAAAAAA', 'GET, HEAD'],
   ])('answers %s %s with 405 and Allow', async (method, path, allow) => {
     const response = await app.http()[method.toLowerCase() as 'delete' | 'patch' | 'post'](path).set('X-API-Key', 'demo').expect(405);
     expect(response.headers.allow).toBe(allow);
