@@ -9,6 +9,14 @@ import { PostgresChangeListener } from './persistence/postgres-change-listener';
 /** Changes read into the tail per round trip while it catches up with a large commit. */
 const TAIL_READ = 2000;
 
+/** A long poll or stream waiting for a change. */
+interface Waiter {
+  /** Called after every read into the tail: ends the wait if the tail went past the waiter's seq. */
+  check(): void;
+  /** Ends the wait unwoken. */
+  abandon(): void;
+}
+
 /**
  * Knows the last committed seq and the pruned floor, reads each newly committed range of the
  * ledger once into the tail, and wakes whoever waits for it: every long poll and stream of this
@@ -27,7 +35,7 @@ export class ChangeNotifier implements OnApplicationBootstrap, BeforeApplication
   private knownFloor = 0;
   private tailStore: ChangeTail | undefined;
   private filling: Promise<void> | undefined;
-  private readonly waiters = new Set<() => void>();
+  private readonly waiters = new Set<Waiter>();
   private readonly shutdown = new AbortController();
   private listener: PostgresChangeListener | undefined;
   private poller: NodeJS.Timeout | undefined;
@@ -37,7 +45,11 @@ export class ChangeNotifier implements OnApplicationBootstrap, BeforeApplication
     private readonly config: AppConfig,
     private readonly metrics: Metrics,
     @InjectPinoLogger(ChangeNotifier.name) private readonly logger: PinoLogger,
-  ) {}
+  ) {
+    // One listener for every waiter: an EventTarget keeps its listeners in a list that each
+    // addition walks, so a listener per wait would cost every commit O(subscribers²).
+    this.shutdown.signal.addEventListener('abort', () => [...this.waiters].forEach((waiter) => waiter.abandon()), { once: true });
+  }
 
   /** Aborted when shutdown begins: long polls answer at once and streams end. */
   get shutdownSignal(): AbortSignal {
@@ -118,21 +130,22 @@ export class ChangeNotifier implements OnApplicationBootstrap, BeforeApplication
     return new Promise<boolean>((resolve) => {
       const finish = (woken: boolean) => {
         clearTimeout(timer);
-        this.waiters.delete(check);
+        this.waiters.delete(waiter);
         signal?.removeEventListener('abort', abandon);
-        this.shutdown.signal.removeEventListener('abort', abandon);
         resolve(woken);
       };
-      const check = () => {
-        if (this.tail.to > seq) {
-          finish(true);
-        }
-      };
       const abandon = () => finish(false);
+      const waiter: Waiter = {
+        check: () => {
+          if (this.tail.to > seq) {
+            finish(true);
+          }
+        },
+        abandon,
+      };
       const timer = setTimeout(abandon, timeoutMs);
-      this.waiters.add(check);
+      this.waiters.add(waiter);
       signal?.addEventListener('abort', abandon, { once: true });
-      this.shutdown.signal.addEventListener('abort', abandon, { once: true });
     });
   }
 
@@ -153,8 +166,8 @@ export class ChangeNotifier implements OnApplicationBootstrap, BeforeApplication
         this.logger.warn({ err: error }, 'reading new changes into the feed failed');
         return;
       }
-      for (const check of [...this.waiters]) {
-        check();
+      for (const waiter of [...this.waiters]) {
+        waiter.check();
       }
     }
   }
