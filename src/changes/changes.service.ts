@@ -105,6 +105,8 @@ export class ChangesService {
     }
     this.open += 1;
     let position = after;
+    // A stream woken by changes it may not see (other stores') wrote nothing: it is still idle.
+    let wroteAt = Date.now();
     try {
       await this.write(response, 'retry: 2000\n\n', stop);
       while (!stop.aborted) {
@@ -112,13 +114,17 @@ export class ChangesService {
         for (const change of changes) {
           await this.write(response, `id: ${change.seq}\nevent: change\ndata: ${JSON.stringify(ChangeResponseDto.of(change))}\n\n`, stop);
         }
+        if (changes.length > 0) {
+          wroteAt = Date.now();
+        }
         position = scannedTo;
         if (changes.length === STREAM_PAGE) {
           continue;
         }
-        const woken = await this.notifier.waitBeyond(position, this.config.streamHeartbeatMs, stop);
+        const woken = await this.notifier.waitBeyond(position, wroteAt + this.config.streamHeartbeatMs - Date.now(), stop);
         if (!woken && !stop.aborted) {
           await this.write(response, ': heartbeat\n\n', stop);
+          wroteAt = Date.now();
         }
       }
     } catch (error) {
