@@ -8,14 +8,19 @@
  * Every scenario runs ceiling and service interleaved (A B A B …) and reports medians, so the
  * ratios hold on any machine. SQLite always; PostgreSQL too when DATABASE_URL is set.
  *
- * Options: --quick, --runs=N, --seconds=S, --connections=1,16,64, --scenarios=get-level,…
+ * The stream scenarios (update-many-streams, update-many-streams-tail-off) hold change streams open
+ * on the service during the load and compare it with the same load without them, interleaved.
+ *
+ * Options: --quick, --runs=N, --seconds=S, --connections=1,16,64, --scenarios=get-level,…,
+ * --streams=2000 (update-many-streams), --streams-tail-off=400 (update-many-streams-tail-off).
  */
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
-import { createLevels, type Measurement, measure, type Scenario, type ScenarioName, SCENARIOS } from './scenarios';
-import { buildService, createStore, measureStorage, ROOT, startBaseline, startService, type Target } from './targets';
+import { CHAIN_STORES, createLevels, type Measurement, measure, type Scenario, type ScenarioName, SCENARIOS } from './scenarios';
+import { type DeliveryReport, StreamClients } from './streams';
+import { BENCH_API_KEY, buildService, createStore, measureStorage, ROOT, startBaseline, startService, type Target } from './targets';
 
 interface Options {
   readonly quick: boolean;
@@ -24,6 +29,8 @@ interface Options {
   readonly connections: readonly number[];
   readonly scenarios: readonly ScenarioName[];
   readonly dialects: ReadonlyArray<'sqlite' | 'postgres'>;
+  /** Streams held open by update-many-streams and by update-many-streams-tail-off. */
+  readonly streams: { readonly 'update-many-streams': number; readonly 'update-many-streams-tail-off': number };
 }
 
 function parseOptions(argv: readonly string[]): Options {
@@ -37,6 +44,7 @@ function parseOptions(argv: readonly string[]): Options {
     connections: (list(flag('connections')) ?? (quick ? ['64'] : ['1', '16', '64'])).map(Number),
     scenarios: (list(flag('scenarios')) ?? (quick ? ['get-level', 'update-many', 'reserve-hot', 'replay', 'batch-100'] : SCENARIOS.map((scenario) => scenario.name))) as ScenarioName[],
     dialects: process.env.DATABASE_URL === undefined ? ['sqlite'] : ['sqlite', 'postgres'],
+    streams: { 'update-many-streams': Number(flag('streams') ?? 2000), 'update-many-streams-tail-off': Number(flag('streams-tail-off') ?? 400) },
   };
 }
 
@@ -67,6 +75,46 @@ function medianOf(runs: readonly Measurement[]): Measurement {
   };
 }
 
+/** The service's counters (/metrics): reads of the ledger made for the change feed, group commits and CPU time. */
+interface ServiceCounters {
+  readonly tail: number;
+  readonly catchUp: number;
+  readonly head: number;
+  readonly commits: number;
+  readonly cpuSeconds: number;
+}
+
+/** One run of a stream scenario with its streams open, and the run without them before it. */
+interface StreamRun {
+  readonly delivery: DeliveryReport;
+  /** Counted from just before the load to the last delivery. */
+  readonly feed: ServiceCounters;
+  /** Feed reads of the ledger (tail + catch_up, not head) per group commit. */
+  readonly readsPerCommit: number;
+  /** The service's CPU time per applied update, ms, without the streams and with them. */
+  readonly cpuPerUpdate: { readonly without: number; readonly with: number };
+  readonly openMs: number;
+}
+
+/** What a stream scenario measured besides the load with its streams open (the row's `service`). */
+interface StreamFigures {
+  readonly streams: number;
+  readonly unscoped: number;
+  readonly stores: number;
+  readonly tail: boolean;
+  /** The same load without streams, interleaved with the runs with them. */
+  readonly withoutStreams: Measurement;
+  /** Medians over the runs; `undelivered` and `unexpected` are totals. */
+  readonly delivery: { readonly p50: number; readonly p99: number; readonly max: number; readonly changes: number; readonly deliveries: number; readonly undelivered: number; readonly unexpected: number };
+  readonly readsPerCommit: number;
+  /** Medians of the service's CPU time per applied update, ms. */
+  readonly cpuPerUpdate: { readonly without: number; readonly with: number };
+  /** Median share of the time the streams' client (a worker thread of the harness) was busy. */
+  readonly clientBusy: number;
+  /** Median time to open every stream, ms. */
+  readonly openMs: number;
+}
+
 interface Row {
   readonly dialect: string;
   readonly scenario: ScenarioName;
@@ -74,7 +122,8 @@ interface Row {
   readonly service: Measurement;
   readonly framework?: Measurement;
   readonly http?: Measurement;
-  readonly runs: { service: Measurement[]; framework: Measurement[]; http: Measurement[] };
+  readonly streams?: StreamFigures;
+  readonly runs: { service: Measurement[]; framework: Measurement[]; http: Measurement[]; withoutStreams?: Measurement[]; streams?: StreamRun[] };
 }
 
 const format = (value: number, digits = 0) => value.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
@@ -123,10 +172,135 @@ async function runScenario(scenario: Scenario, connections: number, targets: { s
   return row;
 }
 
+/** The service's counters from /metrics. */
+async function serviceCounters(url: string): Promise<ServiceCounters> {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  const value = (pattern: RegExp) => Number(pattern.exec(text)?.[1] ?? 0);
+  return {
+    tail: value(/^inventory_feed_reads_total\{read="tail"\} (\S+)$/m),
+    catchUp: value(/^inventory_feed_reads_total\{read="catch_up"\} (\S+)$/m),
+    head: value(/^inventory_feed_reads_total\{read="head"\} (\S+)$/m),
+    commits: value(/^inventory_group_commit_updates_count (\S+)$/m),
+    cpuSeconds: value(/^process_cpu_seconds_total (\S+)$/m),
+  };
+}
+
+function countersBetween(before: ServiceCounters, after: ServiceCounters): ServiceCounters {
+  return {
+    tail: after.tail - before.tail,
+    catchUp: after.catchUp - before.catchUp,
+    head: after.head - before.head,
+    commits: after.commits - before.commits,
+    cpuSeconds: after.cpuSeconds - before.cpuSeconds,
+  };
+}
+
+/** The seq of the last committed change (a snapshot's lastSeq). */
+async function feedHead(url: string): Promise<number> {
+  const response = await fetch(`${url}/v1/stores/${CHAIN_STORES[0]}/inventory?limit=1`, { headers: { 'X-API-Key': BENCH_API_KEY } });
+  const page = (await response.json()) as { lastSeq?: number };
+  if (response.status !== 200 || page.lastSeq === undefined) {
+    throw new Error(`no lastSeq in a snapshot: ${response.status}`);
+  }
+  return page.lastSeq;
+}
+
+/** Waits until the service counts `count` open subscribers (streams close on their side a moment after ours). */
+async function awaitSubscribers(url: string, count: number): Promise<void> {
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    const text = await (await fetch(`${url}/metrics`)).text();
+    const open = Number(/^inventory_feed_subscribers (\S+)$/m.exec(text)?.[1] ?? Number.NaN);
+    if (open === count) {
+      return;
+    }
+    if (Date.now() > deadline) {
+      throw new Error(`the service counts ${open} feed subscribers, not ${count}`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+/**
+ * A stream scenario: the load alone, then with the streams open (opened at the head before the
+ * load starts, held until every change of the run has reached every stream that should receive
+ * it), `runs` times, interleaved.
+ */
+async function runStreamScenario(scenario: Scenario, connections: number, service: Target, options: Options, dialect: string): Promise<Row> {
+  const count = options.streams[scenario.name as keyof Options['streams']];
+  const setup = scenario.streams!(count);
+  const load = scenario.load(connections, `${scenario.name}-${connections}-${Date.now()}`);
+  // The service's CPU time per applied update over a measured run (its settling included).
+  const cpuPerUpdate = (counters: ServiceCounters, measurement: Measurement, seconds: number) => (counters.cpuSeconds * 1000) / Math.max(measurement.appliedPerSecond * seconds, 1);
+  const withoutStreams = async (seconds: number, purpose: 'measured' | 'warm-up') => {
+    const before = await serviceCounters(service.url);
+    const measurement = await measure(service.url, load, connections, seconds, purpose);
+    return { measurement, cpuPerUpdate: cpuPerUpdate(countersBetween(before, await serviceCounters(service.url)), measurement, seconds) };
+  };
+  const withStreams = async (seconds: number, purpose: 'measured' | 'warm-up') => {
+    const clients = await StreamClients.open({ url: service.url, apiKey: BENCH_API_KEY, after: await feedHead(service.url), ...setup });
+    try {
+      await awaitSubscribers(service.url, setup.scoped + setup.unscoped);
+    } catch (error) {
+      await clients.drain(0, 0);
+      throw error;
+    }
+    const before = await serviceCounters(service.url);
+    const measurement = await measure(service.url, load, connections, seconds, purpose);
+    const delivery = await clients.drain(await feedHead(service.url), 30_000);
+    const feed = countersBetween(before, await serviceCounters(service.url));
+    await awaitSubscribers(service.url, 0);
+    return { measurement, delivery, feed, readsPerCommit: (feed.tail + feed.catchUp) / Math.max(feed.commits, 1), cpuPerUpdate: cpuPerUpdate(feed, measurement, seconds), openMs: clients.openMs };
+  };
+  await withoutStreams(1, 'warm-up');
+  await withStreams(1, 'warm-up');
+  const runs: Required<Row['runs']> = { service: [], framework: [], http: [], withoutStreams: [], streams: [] };
+  for (let run = 0; run < options.runs; run += 1) {
+    const alone = await withoutStreams(options.seconds, 'measured');
+    const { measurement, delivery, feed, readsPerCommit, cpuPerUpdate: withCpu, openMs } = await withStreams(options.seconds, 'measured');
+    runs.withoutStreams.push(alone.measurement);
+    runs.service.push(measurement);
+    runs.streams.push({ delivery, feed, readsPerCommit, cpuPerUpdate: { without: alone.cpuPerUpdate, with: withCpu }, openMs });
+  }
+  const deliveries = runs.streams.map((run) => run.delivery);
+  const figures: StreamFigures = {
+    streams: setup.scoped + setup.unscoped,
+    unscoped: setup.unscoped,
+    stores: setup.stores.length,
+    tail: scenario.env?.FEED_TAIL_CHANGES !== '0',
+    withoutStreams: medianOf(runs.withoutStreams),
+    delivery: {
+      p50: median(deliveries.map((report) => report.p50)),
+      p99: median(deliveries.map((report) => report.p99)),
+      max: median(deliveries.map((report) => report.max)),
+      changes: median(deliveries.map((report) => report.changes)),
+      deliveries: median(deliveries.map((report) => report.deliveries)),
+      undelivered: deliveries.reduce((sum, report) => sum + report.undelivered, 0),
+      unexpected: deliveries.reduce((sum, report) => sum + report.unexpected, 0),
+    },
+    readsPerCommit: median(runs.streams.map((run) => run.readsPerCommit)),
+    cpuPerUpdate: { without: median(runs.streams.map((run) => run.cpuPerUpdate.without)), with: median(runs.streams.map((run) => run.cpuPerUpdate.with)) },
+    clientBusy: median(deliveries.map((report) => report.clientBusy)),
+    openMs: median(runs.streams.map((run) => run.openMs)),
+  };
+  const row: Row = { dialect, scenario: scenario.name, connections, service: medianOf(runs.service), streams: figures, runs };
+  console.error(
+    `  ${dialect} ${scenario.name} @${connections}, ${figures.streams} streams: ${format(row.service.appliedPerSecond)} applied/s (${format(figures.withoutStreams.appliedPerSecond)} without), ` +
+      `delivery p99 ${format(figures.delivery.p99)} ms, ${format(figures.readsPerCommit, 2)} feed reads per commit, ` +
+      `service CPU ${format(figures.cpuPerUpdate.without, 2)} → ${format(figures.cpuPerUpdate.with, 2)} ms per update` +
+      (figures.delivery.undelivered + figures.delivery.unexpected > 0 ? ` | undelivered ${figures.delivery.undelivered}, unexpected ${figures.delivery.unexpected}` : ''),
+  );
+  return row;
+}
+
 interface Ratio {
   readonly label: string;
   readonly value: number;
   readonly target?: number;
+  /** A figure of its own rather than a ratio, shown with its unit ('' for a plain number). */
+  readonly unit?: string;
+  /** For such a figure: the most it may be. */
+  readonly atMost?: number;
 }
 
 /** The ratio each scenario is judged by, against the ceiling it names. */
@@ -166,11 +340,30 @@ function ratiosOf(row: Row, rows: readonly Row[]): Ratio[] {
       return single === undefined ? [] : [{ label: '× single updates', value: row.service.appliedPerSecond / single.service.appliedPerSecond, ...(row.scenario === 'batch-100' ? { target: -20 } : {}) }];
     case 'replay':
       return framework === undefined ? [] : [{ label: 'of framework POST', value: row.service.requestsPerSecond / framework, target: 0.85 }];
+    case 'update-many-streams':
+    case 'update-many-streams-tail-off': {
+      // The same load without streams, measured interleaved: what holding the streams open costs
+      // the writes. With the tail off the figures show the cost the tail removes; no targets.
+      const streams = row.streams;
+      if (streams === undefined) {
+        return [];
+      }
+      const judged = row.scenario === 'update-many-streams';
+      return [
+        { label: 'of applied/s without streams', value: row.service.appliedPerSecond / streams.withoutStreams.appliedPerSecond, ...(judged ? { target: 0.8 } : {}) },
+        { label: 'delivery p99', value: streams.delivery.p99, unit: 'ms', ...(judged ? { atMost: 1000 } : {}) },
+        { label: 'feed reads per commit', value: streams.readsPerCommit, unit: '', ...(judged ? { atMost: 1 } : {}) },
+      ];
+    }
   }
 }
 
 /** A target > 0 is a minimum ratio (a share of a ceiling); < 0 is a multiple (-2: at most ×2 for latency, -20: at least ×20 for batches). */
-function verdict({ label, value, target }: Ratio): string {
+function verdict({ label, value, target, unit, atMost }: Ratio): string {
+  if (atMost !== undefined) {
+    const bound = `≤ ${format(atMost)}${unit === undefined || unit === '' ? '' : ` ${unit}`}`;
+    return value <= atMost ? `met (${bound})` : `missed (${bound})`;
+  }
   if (target === undefined) {
     return '';
   }
@@ -195,13 +388,37 @@ function table(rows: readonly Row[], storage: Record<string, Record<string, numb
       .reduce((sum, [, count]) => sum + count, 0);
     const ceilings = [row.framework?.requestsPerSecond, row.http?.requestsPerSecond].map((value) => (value === undefined ? '–' : format(value))).join(' / ');
     const ratios = ratiosOf(row, rows);
-    const shown = ratios.map((ratio) => (ratio.label.startsWith('×') || ratio.label.startsWith('p99') ? `${format(ratio.value, 1)} ${ratio.label}` : `${percent(ratio.value)} ${ratio.label}`));
+    const shown = ratios.map((ratio) => {
+      if (ratio.unit !== undefined) {
+        return `${ratio.label} ${format(ratio.value, ratio.unit === '' ? 2 : 0)}${ratio.unit === '' ? '' : ` ${ratio.unit}`}`;
+      }
+      return ratio.label.startsWith('×') || ratio.label.startsWith('p99') ? `${format(ratio.value, 1)} ${ratio.label}` : `${percent(ratio.value)} ${ratio.label}`;
+    });
     lines.push(
       `| ${row.dialect} | ${row.scenario} | ${row.connections} | ${format(row.service.requestsPerSecond)} | ${format(row.service.appliedPerSecond)} | ${format(row.service.p50, 1)} | ${format(row.service.p99, 1)} | ${format(row.service.max)} | ${unexpected + row.service.errors + row.service.timeouts} | ${ceilings} | ${shown.join('; ')} | ${ratios.map(verdict).filter((text) => text.length > 0).join('; ')} |`,
     );
   }
   for (const [dialect, ceilings] of Object.entries(storage)) {
     lines.push('', `Storage ceiling (${dialect}): ${Object.entries(ceilings).map(([label, value]) => `${format(value)} transactions/s ${label}`).join(', ')}.`);
+  }
+  const streamRows = rows.filter((row) => row.streams !== undefined);
+  if (streamRows.length > 0) {
+    lines.push(
+      '',
+      'Change streams (applied/s: the same load without streams, then with them; delivery: from a change’s createdAt to its receipt by the last stream that should get it):',
+      '',
+      '| Database | Scenario | Streams (unscoped) | Feed tail | Applied/s without → with streams | Service CPU ms per update without → with | Delivery p50 / p99 / max ms | Changes | Events received | Undelivered / unexpected | Feed reads per commit | Streams opened in | Stream client busy |',
+      '|---|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
+    );
+    for (const row of streamRows) {
+      const streams = row.streams!;
+      const delivery = streams.delivery;
+      lines.push(
+        `| ${row.dialect} | ${row.scenario} | ${format(streams.streams)} (${format(streams.unscoped)}) | ${streams.tail ? 'on' : 'off'} | ${format(streams.withoutStreams.appliedPerSecond)} → ${format(row.service.appliedPerSecond)} | ` +
+          `${format(streams.cpuPerUpdate.without, 2)} → ${format(streams.cpuPerUpdate.with, 2)} | ` +
+          `${format(delivery.p50)} / ${format(delivery.p99)} / ${format(delivery.max)} | ${format(delivery.changes)} | ${format(delivery.deliveries)} | ${delivery.undelivered} / ${delivery.unexpected} | ${format(streams.readsPerCommit, 2)} | ${format(streams.openMs / 1000, 1)} s | ${percent(streams.clientBusy)} |`,
+      );
+    }
   }
   return lines.join('\n');
 }
@@ -241,23 +458,32 @@ async function main(): Promise<void> {
       await ceilingStore.dispose();
       console.error(`  ${dialect} storage ceiling: ${JSON.stringify(storage[dialect])}`);
 
-      const store = await createStore(dialect);
-      try {
-        const service = await startService(store);
+      // Scenarios with settings of their own get a service and a database of their own.
+      const scenarios = SCENARIOS.filter((scenario) => options.scenarios.includes(scenario.name));
+      const groups = [scenarios.filter((scenario) => scenario.env === undefined), ...scenarios.filter((scenario) => scenario.env !== undefined).map((scenario) => [scenario])];
+      for (const group of groups.filter((members) => members.length > 0)) {
+        const store = await createStore(dialect);
         try {
-          const scenarios = SCENARIOS.filter((scenario) => options.scenarios.includes(scenario.name));
-          const products = scenarios.flatMap((scenario) => options.connections.flatMap((connections) => scenario.products(connections)));
-          await createLevels(service.url, [...new Set(products)]);
-          for (const scenario of scenarios) {
-            for (const connections of options.connections) {
-              rows.push(await runScenario(scenario, connections, { service, framework, http }, options, dialect));
+          const service = await startService(store, group[0].env);
+          try {
+            for (const scenario of group) {
+              await createLevels(service.url, [...new Set(options.connections.flatMap((connections) => scenario.products(connections)))], scenario.storeOf);
             }
+            for (const scenario of group) {
+              if (scenario.streams !== undefined) {
+                rows.push(await runStreamScenario(scenario, Math.max(...options.connections), service, options, dialect));
+                continue;
+              }
+              for (const connections of options.connections) {
+                rows.push(await runScenario(scenario, connections, { service, framework, http }, options, dialect));
+              }
+            }
+          } finally {
+            await service.stop();
           }
         } finally {
-          await service.stop();
+          await store.dispose();
         }
-      } finally {
-        await store.dispose();
       }
     }
   } finally {

@@ -30,7 +30,25 @@ interface Load {
   settle?(url: string): Promise<void>;
 }
 
-export type ScenarioName = 'get-level' | 'update-many' | 'update-hot' | 'reserve-hot' | 'batch-10' | 'batch-100' | 'replay';
+export type ScenarioName =
+  | 'get-level'
+  | 'update-many'
+  | 'update-hot'
+  | 'reserve-hot'
+  | 'batch-10'
+  | 'batch-100'
+  | 'replay'
+  | 'update-many-streams'
+  | 'update-many-streams-tail-off';
+
+/** Change streams held open on the service while a scenario's load runs. */
+export interface StreamSetup {
+  /** Streams scoped with ?storeId=, spread over `stores` in turn. */
+  readonly scoped: number;
+  /** Streams of every store (no storeId). */
+  readonly unscoped: number;
+  readonly stores: readonly string[];
+}
 
 export interface Scenario {
   readonly name: ScenarioName;
@@ -39,7 +57,17 @@ export interface Scenario {
   readonly ceiling: 'GET' | 'POST';
   /** Levels the scenario needs created before it runs: product ids. */
   readonly products: (connections: number) => string[];
+  /** The store each of those levels is in (the bench store unless given). */
+  readonly storeOf?: (productId: string) => string;
   readonly load: (connections: number, runId: string) => Load;
+  /**
+   * Streams opened at the head before each measured run and held through it; the same load is
+   * measured without them, interleaved, as the scenario's reference. Such a scenario runs at the
+   * largest connection count asked for only.
+   */
+  readonly streams?: (count: number) => StreamSetup;
+  /** Service settings of its own: the scenario gets a service, and a fresh database, of its own. */
+  readonly env?: Readonly<Record<string, string>>;
 }
 
 /**
@@ -68,10 +96,12 @@ class SlotPool<T> {
     }
   }
 
-  /** A run ends with requests in flight whose answers are never read: their slots come back. */
-  reclaim(): void {
-    this.lent.forEach((slot) => this.free.push(slot));
+  /** A run ends with requests in flight whose answers are never read: their slots come back (and are returned). */
+  reclaim(): T[] {
+    const reclaimed = [...this.lent];
+    this.free.push(...reclaimed);
     this.lent.clear();
+    return reclaimed;
   }
 
   all(): readonly T[] {
@@ -80,6 +110,7 @@ class SlotPool<T> {
 }
 
 interface Level {
+  readonly storeId: string;
   readonly productId: string;
   version: number;
 }
@@ -112,6 +143,60 @@ function followSingle(level: Level, status: number, body: string): number {
   return 0;
 }
 
+/**
+ * Single updates of +1, each on a level no other request in flight has (4 levels a connection),
+ * at the version the level is at: no conflicts.
+ */
+function singleUpdates(products: readonly string[], storeOf: (productId: string) => string, runId: string): Load {
+  const pool = new SlotPool(products.map((productId): Level => ({ storeId: storeOf(productId), productId, version: 1 })));
+  return {
+    method: 'POST',
+    // Only the levels of requests left in flight have versions the load did not learn from an answer.
+    settle: (url) => refreshVersions(url, pool.reclaim()),
+    build: () => {
+      const level = pool.take();
+      const body = JSON.stringify({ storeId: level.storeId, productId: level.productId, delta: 1, version: level.version, idempotencyKey: nextKey(runId) });
+      return {
+        path: UPDATES_PATH,
+        body,
+        done: (status, text) => {
+          const applied = followSingle(level, status, text);
+          pool.give(level);
+          return applied;
+        },
+      };
+    },
+  };
+}
+
+/** The stores of a retail chain, named as the chain demo data names them (store-0001, …). */
+export const CHAIN_STORES: readonly string[] = Array.from({ length: 200 }, (_, index) => `store-${String(index + 1).padStart(4, '0')}`);
+
+/** update-many's levels, one after another in the chain's stores (C-0 in store-0001, C-1 in store-0002, …). */
+const chainStoreOf = (productId: string) => CHAIN_STORES[Number(productId.slice(productId.indexOf('-') + 1)) % CHAIN_STORES.length];
+
+/** Streams of a chain: each store's own (its tills, shelf displays) and 1 % following every store (central systems). */
+function chainStreams(count: number): StreamSetup {
+  const unscoped = Math.max(1, Math.round(count / 100));
+  return { scoped: count - unscoped, unscoped, stores: CHAIN_STORES };
+}
+
+function streamScenario(tail: 'on' | 'off'): Scenario {
+  return {
+    name: tail === 'on' ? 'update-many-streams' : 'update-many-streams-tail-off',
+    description:
+      tail === 'on'
+        ? 'update-many across a chain’s stores while change streams are open'
+        : 'the same with the feed’s in-memory tail off (FEED_TAIL_CHANGES=0): every stream reads the database for itself',
+    ceiling: 'POST',
+    products: (connections) => levels('C', 4 * connections),
+    storeOf: chainStoreOf,
+    load: (connections, runId) => singleUpdates(levels('C', 4 * connections), chainStoreOf, runId),
+    streams: chainStreams,
+    ...(tail === 'off' ? { env: { FEED_TAIL_CHANGES: '0' } } : {}),
+  };
+}
+
 function batchScenario(size: 10 | 100): Scenario {
   return {
     name: size === 10 ? 'batch-10' : 'batch-100',
@@ -121,7 +206,7 @@ function batchScenario(size: 10 | 100): Scenario {
     load: (connections, runId) => {
       const products = levels(`B${size}`, 2 * connections * size);
       const pool = new SlotPool(
-        Array.from({ length: 2 * connections }, (_, group) => products.slice(group * size, (group + 1) * size).map((productId): Level => ({ productId, version: 1 }))),
+        Array.from({ length: 2 * connections }, (_, group) => products.slice(group * size, (group + 1) * size).map((productId): Level => ({ storeId: STORE, productId, version: 1 }))),
       );
       return {
         method: 'POST',
@@ -172,29 +257,7 @@ export const SCENARIOS: readonly Scenario[] = [
     description: 'single updates, many levels, no conflicts',
     ceiling: 'POST',
     products: (connections) => levels('M', 4 * connections),
-    load: (connections, runId) => {
-      const pool = new SlotPool(levels('M', 4 * connections).map((productId): Level => ({ productId, version: 1 })));
-      return {
-        method: 'POST',
-        settle: async (url) => {
-          pool.reclaim();
-          await refreshVersions(url, pool.all());
-        },
-        build: () => {
-          const level = pool.take();
-          const body = JSON.stringify({ storeId: STORE, productId: level.productId, delta: 1, version: level.version, idempotencyKey: nextKey(runId) });
-          return {
-            path: UPDATES_PATH,
-            body,
-            done: (status, text) => {
-              const applied = followSingle(level, status, text);
-              pool.give(level);
-              return applied;
-            },
-          };
-        },
-      };
-    },
+    load: (connections, runId) => singleUpdates(levels('M', 4 * connections), () => STORE, runId),
   },
   {
     name: 'update-hot',
@@ -202,7 +265,7 @@ export const SCENARIOS: readonly Scenario[] = [
     ceiling: 'POST',
     products: () => ['HOT-0'],
     load: (_connections, runId) => {
-      const hot: Level = { productId: 'HOT-0', version: 1 };
+      const hot: Level = { storeId: STORE, productId: 'HOT-0', version: 1 };
       return {
         method: 'POST',
         build: () => ({
@@ -314,34 +377,40 @@ export const SCENARIOS: readonly Scenario[] = [
       };
     },
   },
+  streamScenario('on'),
+  streamScenario('off'),
 ];
 
-/** Reads the bench store's levels (list endpoint) into `levels`; a baseline has no list and keeps none. */
+/** Reads the stores' levels (list endpoint) into `levels`; a baseline has no list and keeps none. */
 async function refreshVersions(url: string, levels: readonly Level[]): Promise<void> {
-  const versions = new Map<string, number>();
-  let cursor: string | undefined;
-  do {
-    const response = await fetch(`${url}/v1/stores/${STORE}/inventory?limit=500${cursor === undefined ? '' : `&cursor=${encodeURIComponent(cursor)}`}`, { headers: HEADERS });
-    const text = await response.text();
-    if (response.status !== 200 || !text.startsWith('{"items"')) {
-      return;
+  for (const storeId of new Set(levels.map((level) => level.storeId))) {
+    const versions = new Map<string, number>();
+    let cursor: string | undefined;
+    do {
+      const response = await fetch(`${url}/v1/stores/${storeId}/inventory?limit=500${cursor === undefined ? '' : `&cursor=${encodeURIComponent(cursor)}`}`, { headers: HEADERS });
+      const text = await response.text();
+      if (response.status !== 200 || !text.startsWith('{"items"')) {
+        return;
+      }
+      const page = JSON.parse(text) as { items: Array<{ productId: string; version: number }>; nextCursor?: string | null };
+      page.items.forEach((item) => versions.set(item.productId, item.version));
+      cursor = page.nextCursor ?? undefined;
+    } while (cursor !== undefined);
+    for (const level of levels) {
+      if (level.storeId === storeId) {
+        level.version = versions.get(level.productId) ?? level.version;
+      }
     }
-    const page = JSON.parse(text) as { items: Array<{ productId: string; version: number }>; nextCursor?: string | null };
-    page.items.forEach((item) => versions.set(item.productId, item.version));
-    cursor = page.nextCursor ?? undefined;
-  } while (cursor !== undefined);
-  for (const level of levels) {
-    level.version = versions.get(level.productId) ?? level.version;
   }
 }
 
 /** Creates the levels a scenario needs through the admin API (so the harness needs no database access). */
-export async function createLevels(url: string, products: readonly string[]): Promise<void> {
+export async function createLevels(url: string, products: readonly string[], storeOf: (productId: string) => string = () => STORE): Promise<void> {
   const queue = [...products];
   await Promise.all(
     Array.from({ length: 16 }, async () => {
       for (let productId = queue.pop(); productId !== undefined; productId = queue.pop()) {
-        const response = await fetch(`${url}/v1/stores/${STORE}/inventory/${productId}`, {
+        const response = await fetch(`${url}/v1/stores/${storeOf(productId)}/inventory/${productId}`, {
           method: 'PUT',
           headers: { 'Content-Type': 'application/json', 'X-API-Key': BENCH_ADMIN_KEY },
           body: JSON.stringify({ quantity: 1_000_000_000 }),

@@ -1,6 +1,6 @@
 import { type BeforeApplicationShutdown, Injectable, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { InjectPinoLogger, PinoLogger } from 'nestjs-pino';
-import { AppConfig } from '../config/app-config';
+import { AppConfig, type StoreScope } from '../config/app-config';
 import { Metrics } from '../metrics/metrics';
 import { ChangeTail } from './change-tail';
 import { ChangesRepository } from './persistence/changes.repository';
@@ -8,6 +8,17 @@ import { PostgresChangeListener } from './persistence/postgres-change-listener';
 
 /** Changes read into the tail per round trip while it catches up with a large commit. */
 const TAIL_READ = 2000;
+
+/** A long poll or stream waiting for a change. */
+interface Waiter {
+  /**
+   * Called after every read into the tail with the stores of the changes read (undefined when
+   * unknown): ends the wait if the tail went past the waiter's seq with a change it may want.
+   */
+  check(stores: ReadonlySet<string> | undefined): void;
+  /** Ends the wait unwoken. */
+  abandon(): void;
+}
 
 /**
  * Knows the last committed seq and the pruned floor, reads each newly committed range of the
@@ -27,7 +38,7 @@ export class ChangeNotifier implements OnApplicationBootstrap, BeforeApplication
   private knownFloor = 0;
   private tailStore: ChangeTail | undefined;
   private filling: Promise<void> | undefined;
-  private readonly waiters = new Set<() => void>();
+  private readonly waiters = new Set<Waiter>();
   private readonly shutdown = new AbortController();
   private listener: PostgresChangeListener | undefined;
   private poller: NodeJS.Timeout | undefined;
@@ -37,7 +48,11 @@ export class ChangeNotifier implements OnApplicationBootstrap, BeforeApplication
     private readonly config: AppConfig,
     private readonly metrics: Metrics,
     @InjectPinoLogger(ChangeNotifier.name) private readonly logger: PinoLogger,
-  ) {}
+  ) {
+    // One listener for every waiter: an EventTarget keeps its listeners in a list that each
+    // addition walks, so a listener per wait would cost every commit O(subscribers²).
+    this.shutdown.signal.addEventListener('abort', () => [...this.waiters].forEach((waiter) => waiter.abandon()), { once: true });
+  }
 
   /** Aborted when shutdown begins: long polls answer at once and streams end. */
   get shutdownSignal(): AbortSignal {
@@ -105,10 +120,12 @@ export class ChangeNotifier implements OnApplicationBootstrap, BeforeApplication
   }
 
   /**
-   * Resolves true as soon as the tail holds a seq beyond `seq`, false after `timeoutMs`, when
-   * `signal` aborts, or when shutdown begins.
+   * Resolves true as soon as the tail holds a change beyond `seq` in `scope` (or may: a range
+   * whose stores are unknown wakes everyone), false after `timeoutMs`, when `signal` aborts, or
+   * when shutdown begins. A waiter whose position is about to drop out of the tail is woken too,
+   * so that it moves on in memory rather than read the database later.
    */
-  waitBeyond(seq: number, timeoutMs: number, signal?: AbortSignal): Promise<boolean> {
+  waitBeyond(seq: number, timeoutMs: number, signal?: AbortSignal, scope: StoreScope = '*'): Promise<boolean> {
     if (this.tail.to > seq) {
       return Promise.resolve(true);
     }
@@ -118,21 +135,22 @@ export class ChangeNotifier implements OnApplicationBootstrap, BeforeApplication
     return new Promise<boolean>((resolve) => {
       const finish = (woken: boolean) => {
         clearTimeout(timer);
-        this.waiters.delete(check);
+        this.waiters.delete(waiter);
         signal?.removeEventListener('abort', abandon);
-        this.shutdown.signal.removeEventListener('abort', abandon);
         resolve(woken);
       };
-      const check = () => {
-        if (this.tail.to > seq) {
-          finish(true);
-        }
-      };
       const abandon = () => finish(false);
+      const waiter: Waiter = {
+        check: (stores) => {
+          if (this.tail.to > seq && (scope === '*' || stores === undefined || scope.some((store) => stores.has(store)) || this.tail.isDroppingSoon(seq))) {
+            finish(true);
+          }
+        },
+        abandon,
+      };
       const timer = setTimeout(abandon, timeoutMs);
-      this.waiters.add(check);
+      this.waiters.add(waiter);
       signal?.addEventListener('abort', abandon, { once: true });
-      this.shutdown.signal.addEventListener('abort', abandon, { once: true });
     });
   }
 
@@ -141,11 +159,15 @@ export class ChangeNotifier implements OnApplicationBootstrap, BeforeApplication
     const tail = this.tail;
     while (tail.to < this.latest) {
       const upTo = this.config.feedTailChanges === 0 ? this.latest : Math.min(this.latest, tail.to + TAIL_READ);
+      const from = tail.to;
+      let stores: ReadonlySet<string> | undefined;
       try {
         // Without a tail, every subscriber reads for itself: there is nothing to read here.
-        const changes = this.config.feedTailChanges === 0 ? [] : await this.repository.range(tail.to, upTo, TAIL_READ);
+        const changes = this.config.feedTailChanges === 0 ? [] : await this.repository.range(from, upTo, TAIL_READ);
         if (this.config.feedTailChanges > 0) {
           this.metrics.feedReads.inc({ read: 'tail' });
+          // A complete range says which stores changed; one with pruned gaps, or none, does not.
+          stores = changes.length === upTo - from ? new Set(changes.map((change) => change.storeId)) : undefined;
         }
         tail.append(changes, upTo);
       } catch (error) {
@@ -153,8 +175,8 @@ export class ChangeNotifier implements OnApplicationBootstrap, BeforeApplication
         this.logger.warn({ err: error }, 'reading new changes into the feed failed');
         return;
       }
-      for (const check of [...this.waiters]) {
-        check();
+      for (const waiter of [...this.waiters]) {
+        waiter.check(stores);
       }
     }
   }

@@ -37,6 +37,14 @@ export class ChangeTail {
     return this.changes.length - this.start;
   }
 
+  /**
+   * Whether the tail drops past a position within its next quarter of capacity in changes: a
+   * subscriber waiting there should move on, in memory, before it has to read the database.
+   */
+  isDroppingSoon(position: number): boolean {
+    return this.capacity > 0 && position - this.fromSeq + (this.capacity - this.size) < this.capacity / 4;
+  }
+
   /** Whether every change after `after` up to `to` can be read from here. */
   covers(after: number): boolean {
     return after >= this.fromSeq && after <= this.toSeq;

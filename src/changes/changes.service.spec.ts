@@ -117,3 +117,38 @@ describe('ChangesService.stream back-pressure', () => {
     expect(response.ended).toBe(true);
   });
 });
+
+describe('ChangesService.stream heartbeats', () => {
+  it('sends heartbeats to a stream whose store is quiet while other stores change', async () => {
+    // Other stores commit every 20 ms: each commit wakes the stream, and none of its changes is the stream's.
+    const notifier = {
+      shutdownSignal: new AbortController().signal,
+      waitBeyond: (_seq: number, timeoutMs: number) =>
+        timeoutMs <= 0 ? Promise.resolve(false) : new Promise<boolean>((resolve) => setTimeout(() => resolve(timeoutMs > 20), Math.min(20, timeoutMs))),
+      tail: new ChangeTail(10, 0),
+      head: 0,
+      floor: 0,
+      published: () => undefined,
+      pruned: () => undefined,
+    } as unknown as ChangeNotifier;
+    const service = new ChangesService(new EndlessLedger(), notifier, { streamHeartbeatMs: 100 } as AppConfig, new Metrics(), { warn: () => undefined } as unknown as PinoLogger);
+    const response = new SlowResponse();
+    const chunks: string[] = [];
+    const write = response.write;
+    response.write = (chunk: string) => {
+      chunks.push(chunk);
+      return write(chunk);
+    };
+    const startedAt = Date.now();
+    const streaming = service.stream(new Client('c', '*', false), 'store-1', 0, response as unknown as Response);
+    const heartbeats = () => chunks.filter((chunk) => chunk.startsWith(': heartbeat')).length;
+    // One every 100 ms; none at all when every wake started a new full wait. A generous deadline
+    // for a loaded machine: the wakes never stop, so without the fix no heartbeat ever comes.
+    while (heartbeats() < 3 && Date.now() - startedAt < 20_000) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    response.emit('close');
+    await streaming;
+    expect(heartbeats()).toBeGreaterThanOrEqual(3);
+  });
+});

@@ -42,6 +42,8 @@ interface Scanned {
 export class ChangesService {
   /** Long polls and streams open now. */
   private open = 0;
+  /** SSE text of the changes in the tail, dropped with them. */
+  private readonly rendered = new WeakMap<LedgerChange, string>();
 
   constructor(
     private readonly repository: ChangesRepository,
@@ -64,16 +66,16 @@ export class ChangesService {
     this.open += 1;
     try {
       let position = after;
+      let waited = false;
       for (;;) {
         const { changes, scannedTo } = await this.next(position, scope, limit);
-        if (changes.length > 0) {
-          return { changes, lastSeq: scannedTo };
+        if (changes.length > 0 || waited) {
+          return { changes, lastSeq: changes.length > 0 ? scannedTo : Math.max(position, scannedTo) };
         }
         position = scannedTo;
         const pending = position < this.notifier.head;
-        if (!(await this.notifier.waitBeyond(position, Math.max(deadline - Date.now(), pending ? TAIL_CATCH_UP_MS : 0), signal))) {
-          return { changes: [], lastSeq: position };
-        }
+        // After a wait that found nothing in scope, one more scan gives the position it reached.
+        waited = !(await this.notifier.waitBeyond(position, Math.max(deadline - Date.now(), pending ? TAIL_CATCH_UP_MS : 0), signal, scope));
       }
     } finally {
       this.open -= 1;
@@ -82,7 +84,7 @@ export class ChangesService {
 
   /**
    * Writes the feed to `response` as Server-Sent Events until the client leaves or the service
-   * shuts down. Reads a page only once the previous one is flushed, so a slow reader holds at
+   * shuts down. Writes a page only once the previous one is flushed, so a slow reader holds at
    * most one page in memory.
    */
   async stream(client: Client, storeId: string | undefined, after: number, response: Response): Promise<void> {
@@ -110,22 +112,22 @@ export class ChangesService {
       await this.write(response, 'retry: 2000\n\n', stop);
       while (!stop.aborted) {
         const { changes, scannedTo } = await this.next(position, scope, STREAM_PAGE);
-        for (const change of changes) {
-          await this.write(response, `id: ${change.seq}\nevent: change\ndata: ${JSON.stringify(ChangeResponseDto.of(change))}\n\n`, stop);
+        if (changes.length > 0) {
+          await this.write(response, changes.map((change) => this.eventOf(change)).join(''), stop);
           wroteAt = Date.now();
         }
         position = scannedTo;
         if (changes.length === STREAM_PAGE) {
           continue;
         }
-        await this.notifier.waitBeyond(position, wroteAt + this.config.streamHeartbeatMs - Date.now(), stop);
-        if (!stop.aborted && Date.now() - wroteAt >= this.config.streamHeartbeatMs) {
+        if (Date.now() - wroteAt >= this.config.streamHeartbeatMs) {
           // Nothing sent for a while, perhaps because nothing committed was in scope: the `id`
           // moves the client's Last-Event-ID past what was scanned, so that a reconnection does
           // not start from a position the ledger may since have pruned.
           await this.write(response, `: heartbeat\nid: ${position}\n\n`, stop);
           wroteAt = Date.now();
         }
+        await this.notifier.waitBeyond(position, wroteAt + this.config.streamHeartbeatMs - Date.now(), stop, scope);
       }
     } catch (error) {
       if (error instanceof ApiError && error.code === 'FEED_POSITION_EXPIRED') {
@@ -140,6 +142,16 @@ export class ChangesService {
       this.open -= 1;
       response.end();
     }
+  }
+
+  /** A change as an SSE event, rendered once however many streams send it (the tail shares its changes). */
+  private eventOf(change: LedgerChange): string {
+    let event = this.rendered.get(change);
+    if (event === undefined) {
+      event = `id: ${change.seq}\nevent: change\ndata: ${JSON.stringify(ChangeResponseDto.of(change))}\n\n`;
+      this.rendered.set(change, event);
+    }
+    return event;
   }
 
   /**
