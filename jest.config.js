@@ -48,6 +48,7 @@ module.exports = async () => {
       displayName: 'e2e:postgres',
       roots: ['<rootDir>/test'],
       testRegex: '\\.e2e-spec\\.ts$',
+      testPathIgnorePatterns: ['/test/sqlite/'],
       setupFiles: [...common.setupFiles, '<rootDir>/test/helpers/use-postgres.js'],
     });
   }

@@ -3,15 +3,15 @@ import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileS
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
-import { StoreReplica } from '../examples/store-replica';
-import { DEMO_LEVELS } from '../src/database/demo-data';
-import { createTestStore, TEST_DIALECT, type TestStore } from './helpers/dialect';
-import { withDatabase } from './helpers/direct-database';
-import { seededRandom } from './helpers/load';
-import { type ServiceProcess, spawnService } from './helpers/service-process';
-import { LOADED_MACHINE_TIMEOUT_MS, waitFor } from './helpers/wait';
+import { StoreReplica } from '../../examples/store-replica';
+import { DEMO_LEVELS } from '../../src/database/demo-data';
+import { createTestStore, type TestStore } from '../helpers/dialect';
+import { withDatabase } from '../helpers/direct-database';
+import { seededRandom } from '../helpers/load';
+import { type ServiceProcess, spawnService } from '../helpers/service-process';
+import { LOADED_MACHINE_TIMEOUT_MS, waitFor } from '../helpers/wait';
 
-const ROOT = join(__dirname, '..');
+const ROOT = join(__dirname, '..', '..');
 const HEADERS = { 'X-API-Key': 'demo', 'Content-Type': 'application/json' };
 const PRODUCTS = DEMO_LEVELS.map((level) => level.productId);
 const WRITERS = 6;
@@ -113,11 +113,8 @@ async function converge(replica: StoreReplica, url: string): Promise<void> {
 }
 
 // The backup command copies the embedded SQLite database; with PostgreSQL (DATABASE_URL) it refuses
-// and points to pg_dump, so there is nothing of it to run against PostgreSQL beyond that refusal,
-// which is tested here on SQLite too.
-const describeOnSqlite = TEST_DIALECT === 'sqlite' ? describe : describe.skip;
-
-describeOnSqlite('npm run backup (online copy of the SQLite database)', () => {
+// and points to pg_dump, so this suite runs on SQLite only (test/sqlite/), that refusal included.
+describe('npm run backup (online copy of the SQLite database)', () => {
   let dir: string;
   let store: TestStore;
   const services: ServiceProcess[] = [];
