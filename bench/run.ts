@@ -11,6 +11,10 @@
  * The stream scenarios (update-many-streams, update-many-streams-tail-off) hold change streams open
  * on the service during the load and compare it with the same load without them, interleaved.
  *
+ * The chain read scenarios (list-page, history-page) run on a service of their own that seeds the
+ * chain dataset (SEED_DEMO=chain) and compare a page of 100 levels, or of 100 ledger entries, with
+ * get-level on the same service (a random level of the chain), interleaved: latency ratios.
+ *
  * Options: --quick, --runs=N, --seconds=S, --connections=1,16,64, --scenarios=get-level,…,
  * --streams=2000 (update-many-streams), --streams-tail-off=400 (update-many-streams-tail-off).
  */
@@ -18,7 +22,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
-import { CHAIN_STORES, createLevels, type Measurement, measure, type Scenario, type ScenarioName, SCENARIOS } from './scenarios';
+import { CHAIN_SEED, CHAIN_STORES, createLevels, type Measurement, measure, type Scenario, type ScenarioName, SCENARIOS } from './scenarios';
 import { type DeliveryReport, StreamClients } from './streams';
 import { BENCH_API_KEY, buildService, createStore, measureStorage, ROOT, startBaseline, startService, type Target } from './targets';
 
@@ -57,6 +61,7 @@ function median(values: readonly number[]): number {
 /** The median of each figure over the runs (each figure separately). */
 function medianOf(runs: readonly Measurement[]): Measurement {
   const pick = (field: 'requestsPerSecond' | 'appliedPerSecond' | 'p50' | 'p99' | 'max' | 'errors' | 'timeouts') => median(runs.map((run) => run[field]));
+  const latency = (field: 'p50' | 'p99') => median(runs.map((run) => run.latency[field]));
   const statuses: Record<string, number> = {};
   for (const run of runs) {
     for (const [status, count] of Object.entries(run.statuses)) {
@@ -69,6 +74,7 @@ function medianOf(runs: readonly Measurement[]): Measurement {
     p50: pick('p50'),
     p99: pick('p99'),
     max: pick('max'),
+    latency: { p50: latency('p50'), p99: latency('p99') },
     statuses,
     errors: pick('errors'),
     timeouts: pick('timeouts'),
@@ -123,7 +129,9 @@ interface Row {
   readonly framework?: Measurement;
   readonly http?: Measurement;
   readonly streams?: StreamFigures;
-  readonly runs: { service: Measurement[]; framework: Measurement[]; http: Measurement[]; withoutStreams?: Measurement[]; streams?: StreamRun[] };
+  /** The scenario's reference load on the same service (get-level for the chain's pages), interleaved. */
+  readonly reference?: Measurement;
+  readonly runs: { service: Measurement[]; framework: Measurement[]; http: Measurement[]; withoutStreams?: Measurement[]; streams?: StreamRun[]; reference?: Measurement[] };
 }
 
 const format = (value: number, digits = 0) => value.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
@@ -135,15 +143,22 @@ async function runScenario(scenario: Scenario, connections: number, targets: { s
   const serviceLoad = scenario.load(connections, runId);
   const frameworkLoad = scenario.load(connections, `${runId}-framework`);
   const httpLoad = scenario.load(connections, `${runId}-http`);
-  const compareFramework = scenario.name !== 'batch-10' && scenario.name !== 'batch-100';
+  const referenceLoad = scenario.reference?.load(connections);
+  const compareFramework = scenario.name !== 'batch-10' && scenario.name !== 'batch-100' && referenceLoad === undefined;
   const compareHttp = scenario.name === 'get-level' || scenario.name === 'update-many';
   // Warm-up: JIT and connection pools, not measured.
   await measure(targets.service.url, serviceLoad, connections, 1, 'warm-up');
   if (compareFramework) {
     await measure(targets.framework.url, frameworkLoad, connections, 1, 'warm-up');
   }
-  const runs: Row['runs'] = { service: [], framework: [], http: [] };
+  if (referenceLoad !== undefined) {
+    await measure(targets.service.url, referenceLoad, connections, 1, 'warm-up');
+  }
+  const runs: Row['runs'] = { service: [], framework: [], http: [], ...(referenceLoad === undefined ? {} : { reference: [] }) };
   for (let run = 0; run < options.runs; run += 1) {
+    if (referenceLoad !== undefined) {
+      runs.reference!.push(await measure(targets.service.url, referenceLoad, connections, options.seconds));
+    }
     if (compareFramework) {
       runs.framework.push(await measure(targets.framework.url, frameworkLoad, connections, options.seconds));
     }
@@ -159,6 +174,7 @@ async function runScenario(scenario: Scenario, connections: number, targets: { s
     service: medianOf(runs.service),
     ...(compareFramework ? { framework: medianOf(runs.framework) } : {}),
     ...(compareHttp ? { http: medianOf(runs.http) } : {}),
+    ...(runs.reference === undefined ? {} : { reference: medianOf(runs.reference) }),
     runs,
   };
   const failures = Object.entries(row.service.statuses)
@@ -167,6 +183,9 @@ async function runScenario(scenario: Scenario, connections: number, targets: { s
   console.error(
     `  ${dialect} ${scenario.name} @${connections}: ${format(row.service.requestsPerSecond)} req/s, ${format(row.service.appliedPerSecond)} applied/s, p99 ${format(row.service.p99, 1)} ms` +
       (row.framework ? ` | framework ${format(row.framework.requestsPerSecond)} req/s` : '') +
+      (row.reference
+        ? ` | p50 ${format(row.service.latency.p50, 2)} ms, p99 ${format(row.service.latency.p99, 2)} ms; ${scenario.reference!.name} ${format(row.reference.requestsPerSecond)} req/s, p50 ${format(row.reference.latency.p50, 2)} ms, p99 ${format(row.reference.latency.p99, 2)} ms`
+        : '') +
       (failures.length > 0 ? ` | unexpected: ${failures.join(', ')}` : ''),
   );
   return row;
@@ -254,7 +273,7 @@ async function runStreamScenario(scenario: Scenario, connections: number, servic
   };
   await withoutStreams(1, 'warm-up');
   await withStreams(1, 'warm-up');
-  const runs: Required<Row['runs']> = { service: [], framework: [], http: [], withoutStreams: [], streams: [] };
+  const runs: Required<Omit<Row['runs'], 'reference'>> = { service: [], framework: [], http: [], withoutStreams: [], streams: [] };
   for (let run = 0; run < options.runs; run += 1) {
     const alone = await withoutStreams(options.seconds, 'measured');
     const { measurement, delivery, feed, readsPerCommit, cpuPerUpdate: withCpu, openMs } = await withStreams(options.seconds, 'measured');
@@ -355,6 +374,20 @@ function ratiosOf(row: Row, rows: readonly Row[]): Ratio[] {
         { label: 'feed reads per commit', value: streams.readsPerCommit, unit: '', ...(judged ? { atMost: 1 } : {}) },
       ];
     }
+    case 'list-page':
+    case 'history-page': {
+      // Against get-level of a random chain level on the same service, measured interleaved:
+      // latencies timed by the harness (sub-millisecond), judged at p50 and at p99.
+      const reference = row.reference;
+      if (reference === undefined) {
+        return [];
+      }
+      return [
+        { label: 'p50 × get-level p50', value: row.service.latency.p50 / Math.max(reference.latency.p50, 1e-3), target: -2 },
+        { label: 'p99 × get-level p99', value: row.service.latency.p99 / Math.max(reference.latency.p99, 1e-3), target: -2 },
+        { label: 'of get-level req/s', value: row.service.requestsPerSecond / reference.requestsPerSecond },
+      ];
+    }
   }
 }
 
@@ -371,13 +404,13 @@ function verdict({ label, value, target, unit, atMost }: Ratio): string {
     return value >= target ? `met (≥ ${percent(target)})` : `missed (≥ ${percent(target)})`;
   }
   const multiple = -target;
-  if (label.startsWith('p99')) {
+  if (label.startsWith('p99') || label.startsWith('p50')) {
     return value <= multiple ? `met (≤ ×${multiple})` : `missed (≤ ×${multiple})`;
   }
   return value >= multiple ? `met (≥ ×${multiple})` : `missed (≥ ×${multiple})`;
 }
 
-function table(rows: readonly Row[], storage: Record<string, Record<string, number>>): string {
+function table(rows: readonly Row[], storage: Record<string, Record<string, number>>, setup: readonly string[]): string {
   const lines = [
     '| Database | Scenario | Conn. | Service req/s | Applied/s | p50 ms | p99 ms | max ms | Errors | Ceiling req/s (framework / http) | Ratio | Target |',
     '|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|---|',
@@ -392,6 +425,9 @@ function table(rows: readonly Row[], storage: Record<string, Record<string, numb
       if (ratio.unit !== undefined) {
         return `${ratio.label} ${format(ratio.value, ratio.unit === '' ? 2 : 0)}${ratio.unit === '' ? '' : ` ${ratio.unit}`}`;
       }
+      if (ratio.label.startsWith('p50 ×') || (ratio.label.startsWith('p99 ×') && row.reference !== undefined)) {
+        return `${format(ratio.value, 2)} ${ratio.label}`;
+      }
       return ratio.label.startsWith('×') || ratio.label.startsWith('p99') ? `${format(ratio.value, 1)} ${ratio.label}` : `${percent(ratio.value)} ${ratio.label}`;
     });
     lines.push(
@@ -400,6 +436,27 @@ function table(rows: readonly Row[], storage: Record<string, Record<string, numb
   }
   for (const [dialect, ceilings] of Object.entries(storage)) {
     lines.push('', `Storage ceiling (${dialect}): ${Object.entries(ceilings).map(([label, value]) => `${format(value)} transactions/s ${label}`).join(', ')}.`);
+  }
+  for (const note of setup) {
+    lines.push('', `${note}.`);
+  }
+  const pageRows = rows.filter((row) => row.reference !== undefined);
+  if (pageRows.length > 0) {
+    lines.push(
+      '',
+      'Chain reads against get-level (a random level) on the same chain service, interleaved; latencies timed by the harness, ms:',
+      '',
+      '| Database | Scenario | Conn. | Page req/s | get-level req/s | Page p50 / p99 | get-level p50 / p99 | p50 ratio | p99 ratio |',
+      '|---|---|---:|---:|---:|---:|---:|---:|---:|',
+    );
+    for (const row of pageRows) {
+      const reference = row.reference!;
+      lines.push(
+        `| ${row.dialect} | ${row.scenario} | ${row.connections} | ${format(row.service.requestsPerSecond)} | ${format(reference.requestsPerSecond)} | ` +
+          `${format(row.service.latency.p50, 2)} / ${format(row.service.latency.p99, 2)} | ${format(reference.latency.p50, 2)} / ${format(reference.latency.p99, 2)} | ` +
+          `${format(row.service.latency.p50 / reference.latency.p50, 2)} | ${format(row.service.latency.p99 / reference.latency.p99, 2)} |`,
+      );
+    }
   }
   const streamRows = rows.filter((row) => row.streams !== undefined);
   if (streamRows.length > 0) {
@@ -445,6 +502,8 @@ async function main(): Promise<void> {
   const http = await startBaseline('http (node:http)', 'node-http.ts');
   const rows: Row[] = [];
   const storage: Record<string, Record<string, number>> = {};
+  /** What preparing the services took (seeding the chain, writing history), for the results. */
+  const setup: string[] = [];
   try {
     for (const dialect of options.dialects) {
       const ceilingStore = await createStore(dialect);
@@ -458,16 +517,35 @@ async function main(): Promise<void> {
       await ceilingStore.dispose();
       console.error(`  ${dialect} storage ceiling: ${JSON.stringify(storage[dialect])}`);
 
-      // Scenarios with settings of their own get a service and a database of their own.
+      // Scenarios with settings of their own get a service and a database of their own (one per
+      // distinct settings: list-page and history-page share the chain's).
       const scenarios = SCENARIOS.filter((scenario) => options.scenarios.includes(scenario.name));
-      const groups = [scenarios.filter((scenario) => scenario.env === undefined), ...scenarios.filter((scenario) => scenario.env !== undefined).map((scenario) => [scenario])];
-      for (const group of groups.filter((members) => members.length > 0)) {
+      const groups = new Map<string, Scenario[]>();
+      for (const scenario of scenarios) {
+        const key = scenario.env === undefined ? '' : JSON.stringify(scenario.env);
+        groups.set(key, [...(groups.get(key) ?? []), scenario]);
+      }
+      for (const group of groups.values()) {
         const store = await createStore(dialect);
         try {
-          const service = await startService(store, group[0].env);
+          const startedAt = Date.now();
+          // Seeding the chain (a million levels by default) takes a while before the service is ready.
+          const service = await startService(store, group[0].env, [], group[0].env?.SEED_DEMO === 'chain' ? 600_000 : 60_000);
+          if (group[0].env?.SEED_DEMO === 'chain') {
+            setup.push(
+              `Chain service (${dialect}): ${format(CHAIN_SEED.stores)} stores × ${format(CHAIN_SEED.products)} products = ${format(CHAIN_SEED.stores * CHAIN_SEED.products)} levels seeded, ready in ${format((Date.now() - startedAt) / 1000, 1)} s`,
+            );
+            console.error(`  ${setup[setup.length - 1]}`);
+          }
           try {
             for (const scenario of group) {
               await createLevels(service.url, [...new Set(options.connections.flatMap((connections) => scenario.products(connections)))], scenario.storeOf);
+            }
+            for (const scenario of group) {
+              if (scenario.prepare !== undefined) {
+                setup.push(`${scenario.name} (${dialect}): ${await scenario.prepare(service.url)}`);
+                console.error(`  ${setup[setup.length - 1]}`);
+              }
             }
             for (const scenario of group) {
               if (scenario.streams !== undefined) {
@@ -491,14 +569,14 @@ async function main(): Promise<void> {
     await http.stop();
   }
 
-  const rendered = table(rows, storage);
+  const rendered = table(rows, storage, setup);
   console.log(`\n${rendered}\n`);
   console.log(`machine: ${host.cores as number} cores (${String(host.cpu)}), Node ${String(host.node)}, commit ${String(host.commit)}; ${options.runs} run(s) of ${options.seconds} s per figure, medians.`);
   const directory = join(ROOT, 'bench', 'results');
   mkdirSync(directory, { recursive: true });
   const name = `${started.toISOString().replace(/[:.]/g, '-')}${options.quick ? '-quick' : ''}`;
   const rowsWithRatios = rows.map((row) => ({ ...row, ratios: ratiosOf(row, rows).map((ratio) => ({ ...ratio, verdict: verdict(ratio) })) }));
-  writeFileSync(join(directory, `${name}.json`), `${JSON.stringify({ started, options, machine: host, storage, rows: rowsWithRatios }, null, 2)}\n`);
+  writeFileSync(join(directory, `${name}.json`), `${JSON.stringify({ started, options, machine: host, storage, setup, rows: rowsWithRatios }, null, 2)}\n`);
   writeFileSync(join(directory, `${name}.md`), `${rendered}\n`);
   console.log(`results: bench/results/${name}.json`);
 }

@@ -1,4 +1,5 @@
 import autocannon from 'autocannon';
+import { encodeCursor } from '../src/common/http/cursor';
 import { BENCH_ADMIN_KEY, BENCH_API_KEY } from './targets';
 
 export const STORE = 'bench';
@@ -15,6 +16,11 @@ export interface Measurement {
   readonly p50: number;
   readonly p99: number;
   readonly max: number;
+  /**
+   * Latency percentiles timed by the harness itself (from building a request to reading its
+   * answer, sub-millisecond; autocannon's histogram counts whole milliseconds), ms.
+   */
+  readonly latency: { readonly p50: number; readonly p99: number };
   /** Answers by status, plus connection errors and timeouts. */
   readonly statuses: Record<string, number>;
   readonly errors: number;
@@ -39,7 +45,9 @@ export type ScenarioName =
   | 'batch-100'
   | 'replay'
   | 'update-many-streams'
-  | 'update-many-streams-tail-off';
+  | 'update-many-streams-tail-off'
+  | 'list-page'
+  | 'history-page';
 
 /** Change streams held open on the service while a scenario's load runs. */
 export interface StreamSetup {
@@ -66,8 +74,18 @@ export interface Scenario {
    * largest connection count asked for only.
    */
   readonly streams?: (count: number) => StreamSetup;
-  /** Service settings of its own: the scenario gets a service, and a fresh database, of its own. */
+  /**
+   * Service settings of its own: the scenario gets a service, and a fresh database, of its own
+   * (shared with the scenarios of the same settings).
+   */
   readonly env?: Readonly<Record<string, string>>;
+  /** Work on the service before the scenario runs (not measured), e.g. history to read. */
+  readonly prepare?: (url: string) => Promise<string>;
+  /**
+   * A load on the same service measured interleaved with the scenario's (A B A B …) instead of
+   * the framework's: the figure the scenario is judged against.
+   */
+  readonly reference?: { readonly name: string; readonly load: (connections: number) => Load };
 }
 
 /**
@@ -244,6 +262,129 @@ function batchScenario(size: 10 | 100): Scenario {
   };
 }
 
+/**
+ * The chain dataset of list-page and history-page: the service seeds it when it creates its
+ * database (SEED_DEMO=chain), BENCH_CHAIN_STORES × BENCH_CHAIN_PRODUCTS levels (200 × 5,000 by default).
+ */
+export const CHAIN_SEED = { stores: Number(process.env.BENCH_CHAIN_STORES ?? 200), products: Number(process.env.BENCH_CHAIN_PRODUCTS ?? 5000) };
+const CHAIN_ENV = { SEED_DEMO: 'chain', SEED_CHAIN_STORES: String(CHAIN_SEED.stores), SEED_CHAIN_PRODUCTS: String(CHAIN_SEED.products) };
+/** Levels given a long history before history-page runs: HISTORY.products in each of HISTORY.stores, HISTORY.entries updates each. */
+const HISTORY = { stores: 8, products: 16, entries: 250 };
+const PAGE = 100;
+
+const chainStore = (index: number) => `store-${String(index + 1).padStart(4, '0')}`;
+const chainProduct = (index: number) => `P-${String(index + 1).padStart(5, '0')}`;
+const randomBelow = (count: number) => Math.floor(Math.random() * count);
+
+/** A random level of the chain, read alone: what a page of levels or of history is compared with. */
+const chainGetLevel = {
+  name: 'get-level',
+  load: (): Load => ({
+    method: 'GET',
+    build: () => ({ path: `/v1/stores/${chainStore(randomBelow(CHAIN_SEED.stores))}/inventory/${chainProduct(randomBelow(CHAIN_SEED.products))}`, done: (status) => (status === 200 ? 1 : 0) }),
+  }),
+};
+
+/** The levels history-page reads: spread over the chain's stores and products. */
+function historyLevels(): Array<{ storeId: string; productId: string }> {
+  const levels = [];
+  for (let store = 0; store < HISTORY.stores; store += 1) {
+    for (let product = 0; product < HISTORY.products; product += 1) {
+      levels.push({ storeId: chainStore(Math.floor((store * CHAIN_SEED.stores) / HISTORY.stores)), productId: chainProduct(Math.floor(((product + 0.5) * CHAIN_SEED.products) / HISTORY.products)) });
+    }
+  }
+  return levels;
+}
+
+/** Each history level's seqs, oldest first (read back after the history is written). */
+const historySeqs = new Map<string, number[]>();
+
+/**
+ * Writes HISTORY.entries updates on each history level through the API (batches of a store's
+ * HISTORY.products levels, the stores at once), then reads every level's history back.
+ */
+async function writeHistory(url: string): Promise<string> {
+  const started = Date.now();
+  const levels = historyLevels();
+  const stores = [...new Set(levels.map((level) => level.storeId))];
+  await Promise.all(
+    stores.map(async (storeId) => {
+      const products = levels.filter((level) => level.storeId === storeId).map((level) => level.productId);
+      for (let round = 0; round < HISTORY.entries; round += 1) {
+        const body = JSON.stringify({ storeId, updates: products.map((productId) => ({ productId, delta: 1, version: round, idempotencyKey: `history-${storeId}-${productId}-${round}` })) });
+        const response = await fetch(`${url}${UPDATES_PATH}`, { method: 'POST', headers: HEADERS, body });
+        const text = await response.text();
+        if (response.status !== 200 || text.includes('"applied":false')) {
+          throw new Error(`writing history of ${storeId}: ${response.status} ${text.slice(0, 300)}`);
+        }
+      }
+    }),
+  );
+  const written = Date.now() - started;
+  historySeqs.clear();
+  for (const { storeId, productId } of levels) {
+    const seqs: number[] = [];
+    let cursor: string | null = null;
+    do {
+      const response = await fetch(`${url}/v1/stores/${storeId}/inventory/${productId}/history?limit=${PAGE}${cursor === null ? '' : `&cursor=${cursor}`}`, { headers: HEADERS });
+      const page = (await response.json()) as { items: Array<{ seq: number }>; nextCursor: string | null };
+      seqs.push(...page.items.map((item) => item.seq));
+      cursor = page.nextCursor;
+    } while (cursor !== null);
+    historySeqs.set(`${storeId}/${productId}`, seqs.reverse());
+  }
+  return `history: ${format(levels.length * HISTORY.entries)} updates through the API on ${levels.length} levels (${HISTORY.stores} stores × ${HISTORY.products} products, ${HISTORY.entries} each) in ${format(written / 1000, 1)} s`;
+}
+
+const format = (value: number, digits = 0) => value.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
+
+/** The chain's read scenarios: a page of levels and a page of history, each against get-level on the same service. */
+const CHAIN_SCENARIOS: readonly Scenario[] = [
+  {
+    name: 'list-page',
+    description: `a page of ${PAGE} levels of a random chain store, from a random product on`,
+    ceiling: 'GET',
+    products: () => [],
+    env: CHAIN_ENV,
+    reference: chainGetLevel,
+    load: () => ({
+      method: 'GET',
+      build: () => {
+        // The page starting at product `first` (after the one before it), a full page every time.
+        const first = randomBelow(CHAIN_SEED.products - PAGE + 1);
+        const cursor = first === 0 ? '' : `&cursor=${encodeCursor(chainProduct(first - 1))}`;
+        return {
+          path: `/v1/stores/${chainStore(randomBelow(CHAIN_SEED.stores))}/inventory?limit=${PAGE}${cursor}`,
+          done: (status) => (status === 200 ? 1 : 0),
+        };
+      },
+    }),
+  },
+  {
+    name: 'history-page',
+    description: `a page of ${PAGE} ledger entries of a random level with ${HISTORY.entries}, from a random entry on (newest first)`,
+    ceiling: 'GET',
+    products: () => [],
+    env: CHAIN_ENV,
+    prepare: writeHistory,
+    reference: chainGetLevel,
+    load: () => {
+      const levels = historyLevels();
+      return {
+        method: 'GET',
+        build: () => {
+          const { storeId, productId } = levels[randomBelow(levels.length)];
+          const seqs = historySeqs.get(`${storeId}/${productId}`) ?? [];
+          // Entries before seqs[index]: index of them, at least a page; the newest page has no cursor.
+          const index = PAGE + randomBelow(Math.max(seqs.length - PAGE + 1, 1));
+          const cursor = index >= seqs.length ? '' : `&cursor=${encodeCursor(seqs[index])}`;
+          return { path: `/v1/stores/${storeId}/inventory/${productId}/history?limit=${PAGE}${cursor}`, done: (status) => (status === 200 ? 1 : 0) };
+        },
+      };
+    },
+  },
+];
+
 export const SCENARIOS: readonly Scenario[] = [
   {
     name: 'get-level',
@@ -379,6 +520,7 @@ export const SCENARIOS: readonly Scenario[] = [
   },
   streamScenario('on'),
   streamScenario('off'),
+  ...CHAIN_SCENARIOS,
 ];
 
 /** Reads the stores' levels (list endpoint) into `levels`; a baseline has no list and keeps none. */
@@ -431,6 +573,8 @@ export async function createLevels(url: string, products: readonly string[], sto
 export async function measure(url: string, load: Load, connections: number, seconds: number, purpose: 'measured' | 'warm-up' = 'measured'): Promise<Measurement> {
   let applied = 0;
   const inFlight = new WeakMap<object, (status: number, body: string) => number>();
+  const sentAt = new WeakMap<object, bigint>();
+  const latencies: number[] = [];
   // autocannon writes Content-Length into the headers it is given: each request gets its own copy,
   // or a POST's length would stick to the GETs of a later run (which then wait for a body forever).
   const result = await autocannon({
@@ -446,11 +590,17 @@ export async function measure(url: string, load: Load, connections: number, seco
         setupRequest: (request, context) => {
           const built = load.build();
           inFlight.set(context, built.done);
+          sentAt.set(context, process.hrtime.bigint());
           return { ...request, method: load.method, path: built.path, headers: { ...HEADERS }, ...(built.body === undefined ? {} : { body: built.body }) };
         },
         onResponse: (status, body, context) => {
           const done = inFlight.get(context);
           inFlight.delete(context);
+          const sent = sentAt.get(context);
+          if (sent !== undefined && status >= 200 && status < 300) {
+            latencies.push(Number(process.hrtime.bigint() - sent) / 1e6);
+          }
+          sentAt.delete(context);
           applied += done?.(status, body) ?? 0;
         },
       },
@@ -470,8 +620,18 @@ export async function measure(url: string, load: Load, connections: number, seco
     p50: result.latency.p50,
     p99: result.latency.p99,
     max: result.latency.max,
+    latency: { p50: percentile(latencies, 0.5), p99: percentile(latencies, 0.99) },
     statuses,
     errors: result.errors,
     timeouts: result.timeouts,
   };
+}
+
+/** The value below which `share` of the values lie (nearest rank); 0 for none. */
+function percentile(values: number[], share: number): number {
+  if (values.length === 0) {
+    return 0;
+  }
+  const sorted = values.sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(share * sorted.length) - 1))];
 }

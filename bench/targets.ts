@@ -102,7 +102,7 @@ export function buildService(): void {
 }
 
 /** Starts the service on a store, with its default configuration except rate limiting. */
-export async function startService(store: Store, extraEnv: Record<string, string> = {}, nodeArgs: readonly string[] = []): Promise<Target> {
+export async function startService(store: Store, extraEnv: Record<string, string> = {}, nodeArgs: readonly string[] = [], readyWithinMs = 60_000): Promise<Target> {
   const port = await freePort();
   const child = spawn(process.execPath, [...nodeArgs, join(ROOT, 'dist', 'main.js')], {
     cwd: ROOT,
@@ -121,7 +121,7 @@ export async function startService(store: Store, extraEnv: Record<string, string
     stdio: ['ignore', 'ignore', 'inherit'],
   });
   const url = `http://127.0.0.1:${port}`;
-  const deadline = Date.now() + 60_000;
+  const deadline = Date.now() + readyWithinMs;
   for (;;) {
     try {
       if ((await fetch(`${url}/health/ready`)).ok) {
