@@ -45,8 +45,8 @@ class EndlessLedger extends ChangesRepository {
     }));
     return Promise.resolve({ changes, head: Number.MAX_SAFE_INTEGER, floor: 0 });
   }
-  history(): Promise<LedgerChange[]> {
-    return Promise.resolve([]);
+  history(): Promise<{ changes: LedgerChange[]; floor: number }> {
+    return Promise.resolve({ changes: [], floor: 0 });
   }
 }
 

@@ -132,12 +132,11 @@ export class InventoryService implements BeforeApplicationShutdown {
   async history(client: Client, storeId: string, productId: string, cursor: string | undefined, limit: number): Promise<HistoryPage> {
     assertStoreAccess(client, storeId);
     const before = decodeCursor(cursor, (value): value is number => Number.isSafeInteger(value) && (value as number) > 0);
-    if ((await this.repository.findLevel(storeId, productId)) === undefined) {
+    const { changes: items, floor: prunedThroughSeq } = await this.changes.history(storeId, productId, before, limit + 1);
+    // Levels are never deleted, so entries prove the level exists; only an empty page needs a look.
+    if (items.length === 0 && (await this.repository.findLevel(storeId, productId)) === undefined) {
       throw new ApiError('LEVEL_NOT_FOUND', `no stock level for product ${productId} in store ${storeId}`);
     }
-    // The floor first: every entry read next lies after it, even when a prune commits meanwhile.
-    const prunedThroughSeq = await this.changes.floor();
-    const items = await this.changes.history(storeId, productId, before, limit + 1);
     const page = items.slice(0, limit);
     const nextCursor = items.length > limit ? encodeCursor(page[page.length - 1].seq) : null;
     const retention = this.config.ledgerRetentionMs === undefined ? 'off' : formatDuration(this.config.ledgerRetentionMs);

@@ -20,8 +20,11 @@ export abstract class ChangesRepository {
   abstract changesAfter(after: number, scope: StoreScope, limit: number): Promise<ChangePage & { readonly floor: number }>;
   /** Every change with `after` < seq <= `upTo`, all stores, oldest first, at most `limit`. */
   abstract range(after: number, upTo: number, limit: number): Promise<LedgerChange[]>;
-  /** Changes of one level with seq < `before` (all when undefined), newest first, at most `limit`. */
-  abstract history(storeId: string, productId: string, before: number | undefined, limit: number): Promise<LedgerChange[]>;
+  /**
+   * Changes of one level with seq < `before` (all when undefined), newest first, at most `limit`,
+   * and the pruned floor as of the same read (every change returned lies after it).
+   */
+  abstract history(storeId: string, productId: string, before: number | undefined, limit: number): Promise<{ readonly changes: LedgerChange[]; readonly floor: number }>;
   /**
    * Prunes, in one short transaction, at most `batch` of the oldest rows created before `cutoff`.
    * Returns how many went and the new floor.

@@ -63,13 +63,22 @@ export class KyselyChangesRepository extends ChangesRepository {
     return rows.map(toChange);
   }
 
-  async history(storeId: string, productId: string, before: number | undefined, limit: number): Promise<LedgerChange[]> {
-    let query = this.connection.db.selectFrom('ledger').selectAll().where('store_id', '=', storeId).where('product_id', '=', productId);
+  async history(storeId: string, productId: string, before: number | undefined, limit: number): Promise<{ changes: LedgerChange[]; floor: number }> {
+    // The floor in the same statement: one round trip, and one snapshot for the rows and the floor.
+    let query = this.connection.db
+      .selectFrom('ledger')
+      .selectAll()
+      .select((eb) => eb.selectFrom('ledger_floor').select('pruned_through').where('id', '=', 1).as('floor'))
+      .where('store_id', '=', storeId)
+      .where('product_id', '=', productId);
     if (before !== undefined) {
       query = query.where('seq', '<', before);
     }
     const rows = await query.orderBy('seq', 'desc').limit(limit).execute();
-    return rows.map(toChange);
+    if (rows.length === 0) {
+      return { changes: [], floor: await this.floor() };
+    }
+    return { changes: rows.map(toChange), floor: Number(rows[0].floor) };
   }
 
   async pruneBatch(cutoff: Date, batch: number): Promise<{ pruned: number; floor: number }> {
