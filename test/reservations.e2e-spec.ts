@@ -266,6 +266,13 @@ describe('reservations: holding stock for checkouts', () => {
       expect(await state('VAL-A')).toEqual({ quantity: 5, reserved: 0, available: 5, version: 1 });
     });
 
+    it('says in its own words what is wrong with a body or a field of the wrong type', async () => {
+      const lines = await postReservation(app, { storeId: 'store-1', lines: null, idempotencyKey: 'lines-null' }).expect(400);
+      expect(lines.body.errors).toEqual([{ field: 'lines', issue: 'must be an array of 1-100 lines' }]);
+      const commit = await app.http().post('/v1/reservations/res_AAAAAAAAAAAAAAAA/commit').set('X-API-Key', 'demo').send([]).expect(400);
+      expect(commit.body.errors).toEqual([{ field: 'body', issue: 'must be a JSON object' }]);
+    });
+
     it('names the configured ttlSeconds range, never a wider one', async () => {
       const issueOf = async (ttlSeconds: unknown) =>
         ((await postReservation(app, { storeId: 'store-1', lines: [{ productId: 'VAL-A', quantity: 1 }], ttlSeconds, idempotencyKey: 'ttl-range' }).expect(400)).body.errors as Array<{ issue: string }>)[0].issue;

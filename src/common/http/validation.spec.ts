@@ -15,4 +15,25 @@ describe('flattenValidationErrors', () => {
       { field: 'updates[1].delta', issue: 'must be an integer' },
     ]);
   });
+
+  it('tells a value of the wrong type only that, in the service’s words', () => {
+    const errors: ValidationError[] = [
+      {
+        property: 'lines',
+        constraints: {
+          arrayMinSize: 'must hold 1-100 lines',
+          isArray: 'must be an array of 1-100 lines',
+          nestedValidation: 'each value in nested property lines must be either object or array',
+        },
+        children: [],
+      },
+      { property: 'body', constraints: { isObject: 'Validation failed (object is expected)' }, children: [] },
+      { property: 'reference', constraints: { nestedValidation: 'nested property reference must be either object or array' }, children: [] },
+    ];
+    expect(flattenValidationErrors(errors)).toEqual([
+      { field: 'lines', issue: 'must be an array of 1-100 lines' },
+      { field: 'body', issue: 'must be a JSON object' },
+      { field: 'reference', issue: 'must be an object, or an array of objects' },
+    ]);
+  });
 });

@@ -11,12 +11,23 @@ function childPath(parent: string, property: string): string {
   return parent === '' ? property : `${parent}.${property}`;
 }
 
+/** Framework constraints whose messages are said in the service's own words. */
+const OWN_WORDS: Readonly<Record<string, string>> = {
+  whitelistValidation: 'unknown field',
+  isObject: 'must be a JSON object',
+  nestedValidation: 'must be an object, or an array of objects',
+};
+
+/** A value of the wrong type is told that, not also every rule about what it should contain. */
+const TYPE_CONSTRAINTS: ReadonlySet<string> = new Set(['isArray', 'isObject']);
+
 export function flattenValidationErrors(errors: readonly ValidationError[], parent = ''): FieldIssue[] {
   const issues: FieldIssue[] = [];
   for (const error of errors) {
     const field = childPath(parent, error.property);
-    const constraints = error.constraints ?? {};
-    const messages = [...new Set(Object.entries(constraints).map(([name, message]) => (name === 'whitelistValidation' ? 'unknown field' : message)))];
+    const entries = Object.entries(error.constraints ?? {});
+    const typeError = entries.find(([name]) => TYPE_CONSTRAINTS.has(name));
+    const messages = [...new Set((typeError === undefined ? entries : [typeError]).map(([name, message]) => OWN_WORDS[name] ?? message))];
     if (messages.length > 0) {
       issues.push({ field, issue: messages.join('; ') });
     }
