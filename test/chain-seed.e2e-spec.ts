@@ -1,6 +1,7 @@
 import { sql } from 'kysely';
 import { DEMO_LEVELS } from '../src/database/demo-data';
 import { postUpdate } from './helpers/inventory-client';
+import type { LevelView } from './helpers/reservations';
 import { startApp, type TestApp } from './helpers/test-app';
 
 const STORES = 20;
@@ -11,15 +12,6 @@ const CHAIN = { SEED_DEMO: 'chain', SEED_CHAIN_STORES: String(STORES), SEED_CHAI
 const storeId = (store: number) => `store-${String(store + 1).padStart(4, '0')}`;
 const productId = (product: number) => `P-${String(product + 1).padStart(5, '0')}`;
 const startingQuantity = (store: number, product: number) => (store * 31 + product * 17) % 200;
-
-interface LevelBody {
-  storeId: string;
-  productId: string;
-  quantity: number;
-  reserved: number;
-  available: number;
-  version: number;
-}
 
 /** Levels per store, straight from the database. */
 async function levelsPerStore(app: TestApp): Promise<Record<string, number>> {
@@ -81,18 +73,18 @@ describe(`SEED_DEMO=chain (${STORES} stores × ${PRODUCTS} products)`, () => {
     await get(`/v1/stores/${storeId(STORES)}/inventory/${productId(0)}`).expect(404);
     await get(`/v1/stores/${storeId(0)}/inventory/${productId(PRODUCTS)}`).expect(404);
     expect((await get(`/v1/stores/${storeId(STORES)}/inventory`).expect(200)).body.items).toEqual([]);
-    const storeOne = (await get('/v1/stores/store-1/inventory?limit=500').expect(200)).body.items as LevelBody[];
+    const storeOne = (await get('/v1/stores/store-1/inventory?limit=500').expect(200)).body.items as LevelView[];
     expect(storeOne.map(({ productId: id, quantity, version }) => ({ productId: id, quantity, version }))).toEqual(DEMO_LEVELS);
   });
 
   it('lists one store’s 50 levels page by page, in product order', async () => {
     const store = 6;
-    const seen: LevelBody[] = [];
+    const seen: LevelView[] = [];
     const pageSizes: number[] = [];
     let cursor: string | null = null;
     do {
       const query: string = cursor === null ? '?limit=20' : `?limit=20&cursor=${cursor}`;
-      const page = (await get(`/v1/stores/${storeId(store)}/inventory${query}`).expect(200)).body as { items: LevelBody[]; nextCursor: string | null };
+      const page = (await get(`/v1/stores/${storeId(store)}/inventory${query}`).expect(200)).body as { items: LevelView[]; nextCursor: string | null };
       pageSizes.push(page.items.length);
       seen.push(...page.items);
       cursor = page.nextCursor;
@@ -101,7 +93,7 @@ describe(`SEED_DEMO=chain (${STORES} stores × ${PRODUCTS} products)`, () => {
     expect(seen.map((level) => level.productId)).toEqual(Array.from({ length: PRODUCTS }, (_, product) => productId(product)));
     expect(seen.every((level) => level.storeId === storeId(store))).toBe(true);
     expect(seen.map((level) => level.quantity)).toEqual(Array.from({ length: PRODUCTS }, (_, product) => startingQuantity(store, product)));
-    const whole = (await get(`/v1/stores/${storeId(store)}/inventory?limit=500`).expect(200)).body as { items: LevelBody[]; nextCursor: string | null };
+    const whole = (await get(`/v1/stores/${storeId(store)}/inventory?limit=500`).expect(200)).body as { items: LevelView[]; nextCursor: string | null };
     expect([whole.items.length, whole.nextCursor]).toEqual([PRODUCTS, null]);
   });
 
@@ -115,7 +107,7 @@ describe(`SEED_DEMO=chain (${STORES} stores × ${PRODUCTS} products)`, () => {
 
     // A larger chain configured now: a second seeding would add a store.
     app = await startApp({ store: app.store, env: { ...CHAIN, SEED_CHAIN_STORES: String(STORES + 1) } });
-    const level = (await get(`/v1/stores/${storeId(2)}/inventory/${productId(9)}`).expect(200)).body as LevelBody;
+    const level = (await get(`/v1/stores/${storeId(2)}/inventory/${productId(9)}`).expect(200)).body as LevelView;
     expect({ quantity: level.quantity, version: level.version }).toEqual({ quantity: before - 5, version: 1 });
     await get(`/v1/stores/${storeId(3)}/inventory/${productId(0)}`).expect(404);
     await get(`/v1/stores/${storeId(STORES)}/inventory/${productId(0)}`).expect(404);

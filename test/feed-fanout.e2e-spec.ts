@@ -322,6 +322,20 @@ const readsPerCommit = (before: FeedCounters, after: FeedCounters) => (after.tai
  * One instance with thousands of streams open: every subscriber receives exactly its scope's
  * changes, and the ledger is read once per commit for all of them, not once per subscriber.
  */
+/** The service on the chain dataset of STORES stores, with the test's keys and no rate limit. */
+function spawnChainService(store: TestStore, env: Record<string, string> = {}): Promise<ServiceProcess> {
+  return spawnService({
+    ...store.env,
+    LOG_LEVEL: 'warn',
+    SEED_DEMO: 'chain',
+    SEED_CHAIN_STORES: String(STORES),
+    SEED_CHAIN_PRODUCTS: String(PRODUCTS.length),
+    RATE_LIMIT_PER_SECOND: '0',
+    API_KEYS,
+    ...env,
+  });
+}
+
 describe('change feed fan-out to thousands of subscribers', () => {
   describe('with the in-memory tail', () => {
     let store: TestStore;
@@ -331,15 +345,7 @@ describe('change feed fan-out to thousands of subscribers', () => {
 
     beforeAll(async () => {
       store = await createTestStore();
-      service = await spawnService({
-        ...store.env,
-        LOG_LEVEL: 'warn',
-        SEED_DEMO: 'chain',
-        SEED_CHAIN_STORES: String(STORES),
-        SEED_CHAIN_PRODUCTS: String(PRODUCTS.length),
-        RATE_LIMIT_PER_SECOND: '0',
-        API_KEYS,
-      });
+      service = await spawnChainService(store);
     }, LOADED_MACHINE_TIMEOUT_MS);
 
     afterEach(() => {
@@ -405,16 +411,7 @@ describe('change feed fan-out to thousands of subscribers', () => {
 
     beforeAll(async () => {
       store = await createTestStore();
-      service = await spawnService({
-        ...store.env,
-        LOG_LEVEL: 'warn',
-        SEED_DEMO: 'chain',
-        SEED_CHAIN_STORES: String(STORES),
-        SEED_CHAIN_PRODUCTS: String(PRODUCTS.length),
-        RATE_LIMIT_PER_SECOND: '0',
-        API_KEYS,
-        FEED_TAIL_CHANGES: '0',
-      });
+      service = await spawnChainService(store, { FEED_TAIL_CHANGES: '0' });
     }, LOADED_MACHINE_TIMEOUT_MS);
 
     afterAll(async () => {
