@@ -65,6 +65,12 @@ export class ChangesService {
     const deadline = Date.now() + waitMs;
     this.open += 1;
     try {
+      // Everything this instance knows committed is read into the tail first (milliseconds), so
+      // a page and its lastSeq cover every change committed before the request, the client's own.
+      const known = this.notifier.head;
+      if (this.notifier.tail.to < known) {
+        await this.notifier.waitBeyond(known - 1, TAIL_CATCH_UP_MS, signal);
+      }
       let position = after;
       let waited = false;
       for (;;) {
