@@ -152,3 +152,99 @@ describe('ChangesService.stream heartbeats', () => {
     expect(heartbeats()).toBeGreaterThanOrEqual(3);
   });
 });
+
+describe('ChangesService.stream linger', () => {
+  const change = (seq: number): LedgerChange => ({
+    seq,
+    storeId: 'store-1',
+    productId: 'SKU-001',
+    kind: 'adjust',
+    delta: 1,
+    quantity: seq,
+    reserved: 0,
+    version: seq,
+    reason: null,
+    reference: null,
+    idempotencyKey: null,
+    requestId: null,
+    reservationId: null,
+    createdAt: new Date(0),
+  });
+
+  /** Streams a tail the test appends to, and records each write with the seqs it carried and when. */
+  async function streamWith(lingerMs: number, script: (commit: (seq: number) => void, writes: Array<{ seqs: number[]; at: number }>) => Promise<void>) {
+    const tail = new ChangeTail(100, 0);
+    const notifier = {
+      shutdownSignal: new AbortController().signal,
+      waitBeyond: async (seq: number, timeoutMs: number, signal: AbortSignal) => {
+        const deadline = Date.now() + timeoutMs;
+        while (tail.to <= seq && Date.now() < deadline && !signal.aborted) {
+          await new Promise((resolve) => setTimeout(resolve, 1));
+        }
+        return tail.to > seq;
+      },
+      tail,
+      head: 0,
+      floor: 0,
+      published: () => undefined,
+      pruned: () => undefined,
+    } as unknown as ChangeNotifier;
+    const config = { streamHeartbeatMs: 60_000, streamLingerMs: lingerMs } as AppConfig;
+    const service = new ChangesService(new EndlessLedger(), notifier, config, new Metrics(), { warn: () => undefined } as unknown as PinoLogger);
+    const response = new SlowResponse();
+    const writes: Array<{ seqs: number[]; at: number }> = [];
+    response.write = (chunk: string) => {
+      const seqs = [...chunk.matchAll(/^id: (\d+)$/gm)].map((match) => Number(match[1]));
+      if (seqs.length > 0) {
+        writes.push({ seqs, at: performance.now() });
+      }
+      return true;
+    };
+    const streaming = service.stream(new Client('c', '*', false), undefined, 0, response as unknown as Response);
+    await script((seq) => tail.append([change(seq)], seq), writes);
+    response.emit('close');
+    await streaming;
+  }
+
+  const until = async (what: () => boolean) => {
+    const deadline = Date.now() + 10_000;
+    while (!what() && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 1));
+    }
+    expect(what()).toBe(true);
+  };
+
+  it('gathers the changes of the linger after a write into one write, and sends a quiet stream its next change at once', async () => {
+    await streamWith(500, async (commit, writes) => {
+      commit(1);
+      await until(() => writes.length === 1);
+      commit(2);
+      // Time enough for a stream without a linger to have written change 2 on its own.
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      commit(3);
+      await until(() => writes.length === 2);
+      expect(writes.map((write) => write.seqs)).toEqual([[1], [2, 3]]);
+      expect(writes[1].at - writes[0].at).toBeGreaterThanOrEqual(499);
+
+      // Quiet for longer than the linger: the next change goes out as soon as it is read.
+      await new Promise((resolve) => setTimeout(resolve, 600));
+      const committedAt = performance.now();
+      commit(4);
+      await until(() => writes.length === 3);
+      expect(writes[2].seqs).toEqual([4]);
+      expect(writes[2].at - committedAt).toBeLessThan(400);
+    });
+  });
+
+  it('writes every change on its own with the linger off', async () => {
+    await streamWith(0, async (commit, writes) => {
+      commit(1);
+      await until(() => writes.length === 1);
+      commit(2);
+      await until(() => writes.length === 2);
+      commit(3);
+      await until(() => writes.length === 3);
+      expect(writes.map((write) => write.seqs)).toEqual([[1], [2], [3]]);
+    });
+  });
+});

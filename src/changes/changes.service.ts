@@ -1,4 +1,5 @@
 import { once } from 'node:events';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { Injectable } from '@nestjs/common';
 import type { Response } from 'express';
 import { InjectPinoLogger, PinoLogger } from 'nestjs-pino';
@@ -124,6 +125,14 @@ export class ChangesService {
         }
         position = scannedTo;
         if (changes.length === STREAM_PAGE) {
+          continue;
+        }
+        if (changes.length > 0 && this.config.streamLingerMs > 0) {
+          // Like Nagle's algorithm or a producer's linger: a stream that just wrote lets the
+          // changes of the next moment gather into its next write. Each write costs a system
+          // call and a TCP segment per subscriber, which with thousands of streams is most of
+          // what the feed costs; a quiet stream still gets its next change at once.
+          await sleep(this.config.streamLingerMs, undefined, { signal: stop }).catch(() => undefined);
           continue;
         }
         if (Date.now() - wroteAt >= this.config.streamHeartbeatMs) {
