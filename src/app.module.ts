@@ -5,6 +5,7 @@ import { ApiKeyGuard } from './common/auth/api-key.guard';
 import { RateLimitGuard } from './common/auth/rate-limit.guard';
 import { LoggerModule } from 'nestjs-pino';
 import { ChangesModule } from './changes/changes.module';
+import { ClusterModule } from './cluster/cluster.module';
 import { AuthModule } from './common/auth/auth.module';
 import { CommonModule } from './common/common.module';
 import { ProblemDetailsFilter } from './common/errors/problem-details.filter';
@@ -34,6 +35,7 @@ export class AppModule implements NestModule {
       imports: [
         ConfigModule.forRoot(config),
         LoggerModule.forRoot(loggerParams(rootLogger)),
+        ClusterModule,
         MetricsModule,
         CommonModule,
         AuthModule,

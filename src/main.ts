@@ -1,23 +1,29 @@
 import 'reflect-metadata';
+import cluster from 'node:cluster';
 import { PinoLogger } from 'nestjs-pino';
 import { createApp } from './app.factory';
+import { runPrimary } from './cluster/primary';
+import { isClusterMessage } from './cluster/cluster-messages';
 import { ShutdownState } from './common/lifecycle/shutdown-state';
-import { ConfigError, loadConfig } from './config/app-config';
+import { AppConfig, ConfigError, loadConfig } from './config/app-config';
 
-async function bootstrap(): Promise<void> {
-  const config = loadConfig(process.env);
+/** Serves the API in this process: the whole service, or one worker of a cluster. */
+async function serve(config: AppConfig): Promise<void> {
   const app = await createApp(config);
   const logger = await app.resolve(PinoLogger);
   logger.setContext('Lifecycle');
   let stopping = false;
 
-  const stop = async (signal: NodeJS.Signals): Promise<void> => {
+  const stop = async (reason: string, fromSignal: boolean): Promise<void> => {
     if (stopping) {
-      logger.warn({ signal }, 'second signal: exiting without finishing the shutdown');
-      process.exit(1);
+      if (fromSignal) {
+        logger.warn({ reason }, 'second signal: exiting without finishing the shutdown');
+        process.exit(1);
+      }
+      return;
     }
     stopping = true;
-    logger.info({ signal, graceMs: config.shutdownGraceMs, deadlineMs: config.shutdownTimeoutMs }, 'shutting down: refusing new requests, draining the update queue');
+    logger.info({ reason, graceMs: config.shutdownGraceMs, deadlineMs: config.shutdownTimeoutMs }, 'shutting down: refusing new requests, draining the update queue');
     const deadline = setTimeout(() => {
       logger.error({ deadlineMs: config.shutdownTimeoutMs }, 'shutdown did not finish in time');
       process.exit(1);
@@ -32,14 +38,29 @@ async function bootstrap(): Promise<void> {
     process.exit(0);
   };
   for (const signal of ['SIGTERM', 'SIGINT'] as const) {
-    process.on(signal, () => void stop(signal));
+    process.on(signal, () => void stop(signal, true));
+  }
+  if (cluster.isWorker) {
+    // The primary drains its workers with a message. A worker never outlives its primary:
+    // node:cluster exits a worker at once when the primary's channel closes (the primary died);
+    // what it had acknowledged is committed, what it had not is the client's to retry.
+    process.on('message', (message: unknown) => isClusterMessage(message) && message.type === 'inventory:shutdown' && void stop('the primary is shutting down', false));
   }
 
   await app.listen(config.port);
   logger.info({ port: config.port }, 'listening');
 }
 
-bootstrap().catch((error: unknown) => {
+async function main(): Promise<void> {
+  const config = loadConfig(process.env);
+  if (config.workers > 1 && cluster.isPrimary) {
+    await runPrimary(config);
+  } else {
+    await serve(config);
+  }
+}
+
+main().catch((error: unknown) => {
   console.error(error instanceof ConfigError ? error.message : error);
   process.exit(1);
 });

@@ -1,6 +1,7 @@
 import { getEventListeners } from 'node:events';
 import type { PinoLogger } from 'nestjs-pino';
 import type { AppConfig } from '../config/app-config';
+import { ClusterLink } from '../cluster/cluster-link';
 import { Metrics } from '../metrics/metrics';
 import { ChangeNotifier } from './change-notifier';
 import type { LedgerChange } from './ledger-change';
@@ -10,7 +11,7 @@ describe('ChangeNotifier waiters', () => {
   it('listens for shutdown once for all its waiters, and shutdown ends every wait', async () => {
     const repository = { head: () => Promise.resolve(0), floor: () => Promise.resolve(0) } as unknown as ChangesRepository;
     const config = { feedTailChanges: 100, feedNotify: false, feedPollIntervalMs: 60_000 } as AppConfig;
-    const notifier = new ChangeNotifier(repository, config, new Metrics(), { warn: () => undefined } as unknown as PinoLogger);
+    const notifier = new ChangeNotifier(repository, config, new Metrics(), { warn: () => undefined } as unknown as PinoLogger, new ClusterLink());
     await notifier.onApplicationBootstrap();
     try {
       const waits = Array.from({ length: 50 }, () => notifier.waitBeyond(0, 60_000));
@@ -36,7 +37,7 @@ describe('ChangeNotifier waiters', () => {
 
     async function started(storeOf: (seq: number) => string, tailChanges: number): Promise<ChangeNotifier> {
       const config = { feedTailChanges: tailChanges, feedNotify: false, feedPollIntervalMs: 60_000 } as AppConfig;
-      const notifier = new ChangeNotifier(ledgerOf(storeOf), config, new Metrics(), { warn: () => undefined } as unknown as PinoLogger);
+      const notifier = new ChangeNotifier(ledgerOf(storeOf), config, new Metrics(), { warn: () => undefined } as unknown as PinoLogger, new ClusterLink());
       await notifier.onApplicationBootstrap();
       return notifier;
     }

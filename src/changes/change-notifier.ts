@@ -1,6 +1,7 @@
 import { type BeforeApplicationShutdown, Injectable, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { InjectPinoLogger, PinoLogger } from 'nestjs-pino';
 import { AppConfig, type StoreScope } from '../config/app-config';
+import { ClusterLink } from '../cluster/cluster-link';
 import { Metrics } from '../metrics/metrics';
 import { ChangeTail } from './change-tail';
 import { ChangesRepository } from './persistence/changes.repository';
@@ -25,7 +26,8 @@ interface Waiter {
  * ledger once into the tail, and wakes whoever waits for it: every long poll and stream of this
  * instance. So a commit costs the feed one read, however many subscribers are open.
  *
- * This instance's commits are published directly; other instances' commits arrive through
+ * This process's commits are published directly, and relayed by the primary to the other workers
+ * of a cluster; other instances' commits arrive through
  * PostgreSQL NOTIFY (FEED_NOTIFY=on), and a read of the head every FEED_POLL_INTERVAL_MS finds
  * those NOTIFY missed, or all of them when it is off. So the feed of an instance shows another
  * instance's commit within milliseconds, or within the poll interval without NOTIFY.
@@ -48,6 +50,7 @@ export class ChangeNotifier implements OnApplicationBootstrap, BeforeApplication
     private readonly config: AppConfig,
     private readonly metrics: Metrics,
     @InjectPinoLogger(ChangeNotifier.name) private readonly logger: PinoLogger,
+    private readonly cluster: ClusterLink,
   ) {
     // One listener for every waiter: an EventTarget keeps its listeners in a list that each
     // addition walks, so a listener per wait would cost every commit O(subscribers²).
@@ -89,6 +92,8 @@ export class ChangeNotifier implements OnApplicationBootstrap, BeforeApplication
       );
       await this.listener.start();
     }
+    // Another worker's commits on the same database (SQLite included), relayed by the primary.
+    this.cluster.onCommittedElsewhere((seq) => this.published(seq));
     this.poller = setInterval(() => void this.poll(), this.config.feedPollIntervalMs);
     this.poller.unref();
   }
@@ -103,7 +108,13 @@ export class ChangeNotifier implements OnApplicationBootstrap, BeforeApplication
     await this.filling;
   }
 
-  /** Called with the last seq of every commit seen (this instance's, NOTIFY's, the head's). */
+  /** Called with the last seq of each commit this process makes; the other workers of a cluster hear of it too. */
+  committed(seq: number): void {
+    this.published(seq);
+    this.cluster.committed(seq);
+  }
+
+  /** Called with the last seq of every commit seen (this process's, another worker's, NOTIFY's, the head's). */
   published(seq: number): void {
     this.latest = Math.max(this.latest, seq);
     if (this.tailStore !== undefined && this.tailStore.to < this.latest) {

@@ -1,4 +1,6 @@
+import cluster from 'node:cluster';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { hostname } from 'node:os';
 import type { Params } from 'nestjs-pino';
 import pino, { type Level, type Logger } from 'pino';
 import type { AppConfig } from '../config/app-config';
@@ -8,7 +10,8 @@ import { assignRequestId } from './http/request-id';
 export const ROOT_LOGGER = Symbol('ROOT_LOGGER');
 
 export function createRootLogger(config: AppConfig): Logger {
-  return pino({ level: config.logLevel });
+  // A worker of a cluster (WORKERS > 1) says which it is on every line.
+  return pino({ level: config.logLevel, ...(cluster.isWorker ? { base: { pid: process.pid, hostname: hostname(), worker: cluster.worker?.id } } : {}) });
 }
 
 /**

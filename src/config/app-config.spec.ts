@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
 import { ConfigError, formatDuration, loadConfig } from './app-config';
 
@@ -17,6 +18,7 @@ describe('loadConfig', () => {
   it('has the documented defaults', () => {
     expect(loadConfig({})).toEqual({
       port: 8081,
+      workers: 1,
       databaseUrl: undefined,
       databasePoolSize: 10,
       dataDir: resolve('./data'),
@@ -145,6 +147,14 @@ describe('loadConfig', () => {
     }
     expect(problemsOf({ FEED_NOTIFY: 'sometimes' })).toEqual([expect.stringContaining('FEED_NOTIFY')]);
     expect(problemsOf({ SEED_DEMO: 'all' })).toEqual([expect.stringContaining('SEED_DEMO must be true, false or chain')]);
+  });
+
+  it('reads WORKERS: a number, or auto for one per available core', () => {
+    expect(loadConfig({ WORKERS: '4' }).workers).toBe(4);
+    expect(loadConfig({ WORKERS: 'auto' }).workers).toBe(availableParallelism());
+    for (const bad of ['0', '-1', 'many', '1.5']) {
+      expect(problemsOf({ WORKERS: bad })).toEqual([expect.stringContaining('WORKERS')]);
+    }
   });
 
   it('formats a duration in its largest whole unit', () => {

@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -25,6 +26,11 @@ export interface ApiKeyEntry {
  */
 export abstract class AppConfig {
   abstract readonly port: number;
+  /**
+   * Processes serving the port (node:cluster): 1 is a single process; more start a primary that
+   * prepares the database once and supervises that many workers.
+   */
+  abstract readonly workers: number;
   /** PostgreSQL connection string; undefined selects the embedded SQLite store. */
   abstract readonly databaseUrl: string | undefined;
   abstract readonly databasePoolSize: number;
@@ -133,6 +139,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
 
   const config: AppConfig = {
     port: read.integer('PORT', 8081, 0, 65535),
+    workers: read.workers('WORKERS', 1),
     databaseUrl,
     databasePoolSize: read.integer('DATABASE_POOL_SIZE', 10, 1, 1000),
     dataDir: resolve(read.optionalString('DATA_DIR') ?? './data'),
@@ -286,6 +293,15 @@ class EnvReader {
       }
     }
     return origins;
+  }
+
+  /** A number of processes, or `auto`: one per core this process may run on. */
+  workers(name: string, fallback: number): number {
+    const raw = this.optionalString(name)?.toLowerCase();
+    if (raw === 'auto') {
+      return availableParallelism();
+    }
+    return this.integer(name, fallback, 1, 256);
   }
 
   /** `on`/`off` (or true/false). */

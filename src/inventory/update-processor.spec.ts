@@ -75,7 +75,7 @@ describe.each(AVAILABLE_DIALECTS)('UpdateProcessor (on %s)', (dialect) => {
     clock = new FakeClock();
     await seedDemoData(connection.db, clock.now());
     published = [];
-    const notifier = { published: (seq: number) => published.push(seq) } as unknown as ChangeNotifier;
+    const notifier = { committed: (seq: number) => published.push(seq) } as unknown as ChangeNotifier;
     processor = new UpdateProcessor(new ExplodingRepository(inventoryRepositoryFor(connection)), clock, notifier, new Metrics(), config);
   });
 

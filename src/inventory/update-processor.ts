@@ -40,7 +40,7 @@ export class UpdateProcessor {
       }
       this.metrics.groupSize.observe(jobs.reduce((sum, job) => sum + job.items.length, 0));
       if (lastSeq !== undefined) {
-        this.notifier.published(lastSeq);
+        this.notifier.committed(lastSeq);
       }
       return results.map((value) => ({ ok: true, value }));
     } catch (error) {

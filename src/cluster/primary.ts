@@ -1,0 +1,116 @@
+import cluster, { type Worker } from 'node:cluster';
+import { hostname } from 'node:os';
+import pino from 'pino';
+import { AggregatorRegistry } from 'prom-client';
+import type { AppConfig } from '../config/app-config';
+import { openDatabase } from '../database/database-connection';
+import { prepareDatabase } from '../database/prepare-database';
+import { type ClusterMessage, isClusterMessage } from './cluster-messages';
+
+/** A worker that dies this soon after it was started counts towards a crash loop. */
+const QUICK_DEATH_MS = 10_000;
+/** Quick deaths in a row after which the primary gives up instead of forking forever. */
+const CRASH_LOOP_LIMIT = 5;
+/** Beyond the workers' own shutdown deadline, how long the primary waits for them to exit. */
+const EXIT_MARGIN_MS = 5000;
+
+/**
+ * The primary of a cluster (WORKERS > 1): prepares the database once (migrations, demo data),
+ * forks the workers, which share the port (node:cluster hands them the connections), replaces
+ * a worker that dies, relays each worker's commits to the others' change feeds, aggregates their
+ * metrics, and on SIGTERM or SIGINT drains them all. It serves no request itself.
+ */
+export async function runPrimary(config: AppConfig): Promise<void> {
+  const logger = pino({ level: config.logLevel, base: { pid: process.pid, hostname: hostname(), role: 'primary' } });
+  const connection = openDatabase(config);
+  try {
+    await prepareDatabase(connection, config, new Date(), logger);
+  } finally {
+    await connection.close();
+  }
+
+  const metrics = new AggregatorRegistry();
+  const startedAt = new Map<number, number>();
+  let quickDeaths = 0;
+  let stopping = false;
+  let failed = false;
+
+  const fork = (): Worker => {
+    const worker = cluster.fork();
+    startedAt.set(worker.id, Date.now());
+    return worker;
+  };
+  const workers = () => Object.values(cluster.workers ?? {}).filter((worker): worker is Worker => worker !== undefined);
+  const send = (worker: Worker, message: ClusterMessage) => {
+    if (worker.isConnected()) {
+      worker.send(message);
+    }
+  };
+
+  cluster.on('message', (from: Worker, message: unknown) => {
+    if (!isClusterMessage(message)) {
+      return;
+    }
+    if (message.type === 'inventory:committed') {
+      workers().forEach((worker) => worker !== from && send(worker, message));
+    } else if (message.type === 'inventory:metrics-request') {
+      metrics.clusterMetrics().then(
+        (text) => send(from, { type: 'inventory:metrics', id: message.id, text }),
+        (error: Error) => send(from, { type: 'inventory:metrics', id: message.id, error: error.message }),
+      );
+    }
+  });
+
+  cluster.on('exit', (worker, code, signal) => {
+    const lived = Date.now() - (startedAt.get(worker.id) ?? 0);
+    startedAt.delete(worker.id);
+    if (stopping) {
+      failed ||= code !== 0;
+      logger.info({ worker: worker.id, code, signal }, 'worker exited');
+      if (workers().length === 0) {
+        logger.info({ failed }, failed ? 'shut down; a worker did not shut down cleanly' : 'shut down cleanly');
+        process.exit(failed ? 1 : 0);
+      }
+      return;
+    }
+    quickDeaths = lived < QUICK_DEATH_MS ? quickDeaths + 1 : 0;
+    if (quickDeaths >= CRASH_LOOP_LIMIT) {
+      logger.fatal({ worker: worker.id, code, signal, quickDeaths }, 'workers keep dying right after they start; giving up');
+      void stop('crash loop', 1);
+      return;
+    }
+    logger.error({ worker: worker.id, code, signal, livedMs: lived }, 'worker died; starting another');
+    fork();
+  });
+
+  const stop = (reason: string, exitCode = 0): void => {
+    if (stopping) {
+      logger.warn({ reason }, 'second signal: killing the workers without finishing the shutdown');
+      workers().forEach((worker) => worker.process.kill('SIGKILL'));
+      process.exit(1);
+    }
+    stopping = true;
+    failed = exitCode !== 0;
+    logger.info({ reason, workers: workers().length }, 'shutting down: draining every worker');
+    // A message, not a signal: on Ctrl-C the workers get the terminal's SIGINT as well, and a
+    // worker takes a second signal as "exit now".
+    workers().forEach((worker) => send(worker, { type: 'inventory:shutdown' }));
+    const deadline = setTimeout(() => {
+      logger.error({ deadlineMs: config.shutdownTimeoutMs + EXIT_MARGIN_MS }, 'workers did not shut down in time; killing them');
+      workers().forEach((worker) => worker.process.kill('SIGKILL'));
+      process.exit(1);
+    }, config.shutdownTimeoutMs + EXIT_MARGIN_MS);
+    deadline.unref();
+    if (workers().length === 0) {
+      process.exit(exitCode);
+    }
+  };
+  for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+    process.on(signal, () => stop(signal));
+  }
+
+  for (let index = 0; index < config.workers; index += 1) {
+    fork();
+  }
+  logger.info({ workers: config.workers, port: config.port }, 'primary started its workers');
+}
