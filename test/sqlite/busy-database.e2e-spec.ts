@@ -1,0 +1,67 @@
+import Database from 'better-sqlite3';
+import { join } from 'node:path';
+import { createTestStore, type TestStore } from '../helpers/dialect';
+import { insertLevels, levelsOf } from '../helpers/direct-database';
+import { jsonLines, type ServiceProcess, spawnService } from '../helpers/service-process';
+import { LOADED_MACHINE_TIMEOUT_MS, waitFor } from '../helpers/wait';
+
+/**
+ * The workers of WORKERS=2 share one SQLite file and take turns at its write lock. Another
+ * writer holding that lock (here the test, as a worker would for its group transaction) makes an
+ * update wait for it; held beyond the wait's bound (`busy_timeout`, 5 s) the update is refused
+ * with 503 DATABASE_UNAVAILABLE and nothing changes, never a 500.
+ */
+const STORE = 'busy-store';
+const HEADERS = { 'X-API-Key': 'demo', 'Content-Type': 'application/json' };
+
+describe('a busy SQLite database under WORKERS=2', () => {
+  let store: TestStore;
+  let service: ServiceProcess;
+  let holder: Database.Database;
+
+  beforeAll(async () => {
+    store = await createTestStore('sqlite');
+    service = await spawnService({ ...store.env, WORKERS: '2', RATE_LIMIT_PER_SECOND: '0' });
+    await waitFor('both workers listening', () => jsonLines(service.output).filter((line) => line.msg === 'listening').length >= 2, { timeoutMs: 90_000 });
+    await insertLevels(store, STORE, ['B-1'], 10);
+    holder = new Database(join(store.dataDir, 'inventory.db'));
+  }, LOADED_MACHINE_TIMEOUT_MS);
+
+  afterAll(async () => {
+    holder?.close();
+    await service?.stop('SIGKILL');
+    await store?.dispose();
+  });
+
+  const update = (version: number, key: string) =>
+    fetch(`${service.url}/v1/inventory/updates`, { method: 'POST', headers: HEADERS, body: JSON.stringify({ storeId: STORE, productId: 'B-1', delta: 1, version, idempotencyKey: key }) });
+
+  it('waits for the lock while another writer holds it briefly, then applies the update', async () => {
+    holder.exec('begin immediate');
+    const sentAt = Date.now();
+    const pending = update(0, 'busy-short');
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    holder.exec('commit');
+    const response = await pending;
+    expect(response.status).toBe(200);
+    expect(Date.now() - sentAt).toBeGreaterThanOrEqual(1000);
+    expect((await levelsOf(store, STORE)).get('B-1')).toEqual({ quantity: 11, version: 1 });
+  }, LOADED_MACHINE_TIMEOUT_MS);
+
+  it('answers 503 DATABASE_UNAVAILABLE, not 500, when the lock is held beyond the bound, and changes nothing', async () => {
+    holder.exec('begin immediate');
+    let response: Response;
+    try {
+      response = await update(1, 'busy-long');
+    } finally {
+      holder.exec('commit');
+    }
+    expect(response.status).toBe(503);
+    expect(response.headers.get('retry-after')).not.toBeNull();
+    expect(((await response.json()) as { code: string }).code).toBe('DATABASE_UNAVAILABLE');
+    expect((await levelsOf(store, STORE)).get('B-1')).toEqual({ quantity: 11, version: 1 });
+    // Once the lock is free, the retry with the same key applies it.
+    expect((await update(1, 'busy-long')).status).toBe(200);
+    expect((await levelsOf(store, STORE)).get('B-1')).toEqual({ quantity: 12, version: 2 });
+  }, LOADED_MACHINE_TIMEOUT_MS);
+});
