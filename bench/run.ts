@@ -15,8 +15,12 @@
  * chain dataset (SEED_DEMO=chain) and compare a page of 100 levels, or of 100 ledger entries, with
  * get-level on the same service (a random level of the chain), interleaved: latency ratios.
  *
+ * With --workers=1,2 every scenario runs once per setting, the service with WORKERS=n and the
+ * framework ceilings in as many processes, and the results compare each n with 1.
+ *
  * Options: --quick, --runs=N, --seconds=S, --connections=1,16,64, --scenarios=get-level,…,
- * --streams=2000 (update-many-streams), --streams-tail-off=400 (update-many-streams-tail-off).
+ * --streams=2000 (update-many-streams), --streams-tail-off=400 (update-many-streams-tail-off),
+ * --workers=1 (a list).
  */
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -35,6 +39,8 @@ interface Options {
   readonly dialects: ReadonlyArray<'sqlite' | 'postgres'>;
   /** Streams held open by update-many-streams and by update-many-streams-tail-off. */
   readonly streams: { readonly 'update-many-streams': number; readonly 'update-many-streams-tail-off': number };
+  /** WORKERS settings to measure, each with the framework ceilings run with as many workers. */
+  readonly workers: readonly number[];
 }
 
 function parseOptions(argv: readonly string[]): Options {
@@ -49,6 +55,7 @@ function parseOptions(argv: readonly string[]): Options {
     scenarios: (list(flag('scenarios')) ?? (quick ? ['get-level', 'update-many', 'reserve-hot', 'replay', 'batch-100'] : SCENARIOS.map((scenario) => scenario.name))) as ScenarioName[],
     dialects: process.env.DATABASE_URL === undefined ? ['sqlite'] : ['sqlite', 'postgres'],
     streams: { 'update-many-streams': Number(flag('streams') ?? 2000), 'update-many-streams-tail-off': Number(flag('streams-tail-off') ?? 400) },
+    workers: (list(flag('workers')) ?? ['1']).map(Number),
   };
 }
 
@@ -123,6 +130,8 @@ interface StreamFigures {
 
 interface Row {
   readonly dialect: string;
+  /** The service's WORKERS, and the framework ceilings' worker processes. */
+  readonly workers: number;
   readonly scenario: ScenarioName;
   readonly connections: number;
   readonly service: Measurement;
@@ -137,7 +146,7 @@ interface Row {
 const format = (value: number, digits = 0) => value.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
 const percent = (ratio: number | undefined) => (ratio === undefined ? '' : `${format(ratio * 100)}%`);
 
-async function runScenario(scenario: Scenario, connections: number, targets: { service: Target; framework: Target; http: Target }, options: Options, dialect: string): Promise<Row> {
+async function runScenario(scenario: Scenario, connections: number, targets: { service: Target; framework: Target; http: Target }, options: Options, dialect: string, workers: number): Promise<Row> {
   const runId = `${scenario.name}-${connections}-${Date.now()}`;
   // Loads keep their state (known versions, keys) across runs, so every run starts where the last ended.
   const serviceLoad = scenario.load(connections, runId);
@@ -169,6 +178,7 @@ async function runScenario(scenario: Scenario, connections: number, targets: { s
   }
   const row: Row = {
     dialect,
+    workers,
     scenario: scenario.name,
     connections,
     service: medianOf(runs.service),
@@ -181,7 +191,7 @@ async function runScenario(scenario: Scenario, connections: number, targets: { s
     .filter(([status]) => !status.startsWith('2') && status !== '409')
     .map(([status, count]) => `${count}×${status}`);
   console.error(
-    `  ${dialect} ${scenario.name} @${connections}: ${format(row.service.requestsPerSecond)} req/s, ${format(row.service.appliedPerSecond)} applied/s, p99 ${format(row.service.p99, 1)} ms` +
+    `  ${dialect} ${scenario.name} @${connections}${workers > 1 ? ` WORKERS=${workers}` : ''}: ${format(row.service.requestsPerSecond)} req/s, ${format(row.service.appliedPerSecond)} applied/s, p99 ${format(row.service.p99, 1)} ms` +
       (row.framework ? ` | framework ${format(row.framework.requestsPerSecond)} req/s` : '') +
       (row.reference
         ? ` | p50 ${format(row.service.latency.p50, 2)} ms, p99 ${format(row.service.latency.p99, 2)} ms; ${scenario.reference!.name} ${format(row.reference.requestsPerSecond)} req/s, p50 ${format(row.reference.latency.p50, 2)} ms, p99 ${format(row.reference.latency.p99, 2)} ms`
@@ -302,7 +312,7 @@ async function runStreamScenario(scenario: Scenario, connections: number, servic
     clientBusy: median(deliveries.map((report) => report.clientBusy)),
     openMs: median(runs.streams.map((run) => run.openMs)),
   };
-  const row: Row = { dialect, scenario: scenario.name, connections, service: medianOf(runs.service), streams: figures, runs };
+  const row: Row = { dialect, workers: 1, scenario: scenario.name, connections, service: medianOf(runs.service), streams: figures, runs };
   console.error(
     `  ${dialect} ${scenario.name} @${connections}, ${figures.streams} streams: ${format(row.service.appliedPerSecond)} applied/s (${format(figures.withoutStreams.appliedPerSecond)} without), ` +
       `delivery p99 ${format(figures.delivery.p99)} ms, ${format(figures.readsPerCommit, 2)} feed reads per commit, ` +
@@ -324,7 +334,7 @@ interface Ratio {
 
 /** The ratio each scenario is judged by, against the ceiling it names. */
 function ratiosOf(row: Row, rows: readonly Row[]): Ratio[] {
-  const single = rows.find((other) => other.dialect === row.dialect && other.scenario === 'update-many' && other.connections === row.connections);
+  const single = rows.find((other) => other.dialect === row.dialect && other.workers === row.workers && other.scenario === 'update-many' && other.connections === row.connections);
   const framework = row.framework?.requestsPerSecond;
   switch (row.scenario) {
     case 'get-level':
@@ -431,7 +441,7 @@ function table(rows: readonly Row[], storage: Record<string, Record<string, numb
       return ratio.label.startsWith('×') || ratio.label.startsWith('p99') ? `${format(ratio.value, 1)} ${ratio.label}` : `${percent(ratio.value)} ${ratio.label}`;
     });
     lines.push(
-      `| ${row.dialect} | ${row.scenario} | ${row.connections} | ${format(row.service.requestsPerSecond)} | ${format(row.service.appliedPerSecond)} | ${format(row.service.p50, 1)} | ${format(row.service.p99, 1)} | ${format(row.service.max)} | ${unexpected + row.service.errors + row.service.timeouts} | ${ceilings} | ${shown.join('; ')} | ${ratios.map(verdict).filter((text) => text.length > 0).join('; ')} |`,
+      `| ${row.dialect} | ${row.scenario}${row.workers > 1 ? ` (WORKERS=${row.workers})` : ''} | ${row.connections} | ${format(row.service.requestsPerSecond)} | ${format(row.service.appliedPerSecond)} | ${format(row.service.p50, 1)} | ${format(row.service.p99, 1)} | ${format(row.service.max)} | ${unexpected + row.service.errors + row.service.timeouts} | ${ceilings} | ${shown.join('; ')} | ${ratios.map(verdict).filter((text) => text.length > 0).join('; ')} |`,
     );
   }
   for (const [dialect, ceilings] of Object.entries(storage)) {
@@ -439,6 +449,31 @@ function table(rows: readonly Row[], storage: Record<string, Record<string, numb
   }
   for (const note of setup) {
     lines.push('', `${note}.`);
+  }
+  const scaled = rows.filter((row) => row.workers > 1);
+  if (scaled.length > 0) {
+    lines.push(
+      '',
+      'Every core: the same scenario with WORKERS=n against WORKERS=1 in the same run (the framework ceilings run with as many worker processes):',
+      '',
+      '| Database | Scenario | Conn. | Workers | Service req/s (applied/s) 1 → n | Service ratio | Framework req/s 1 → n | Framework ratio | Target |',
+      '|---|---|---:|---:|---:|---:|---:|---:|---|',
+    );
+    for (const row of scaled) {
+      const one = rows.find((other) => other.workers === 1 && other.dialect === row.dialect && other.scenario === row.scenario && other.connections === row.connections);
+      if (one === undefined) {
+        continue;
+      }
+      const figure = (measurement: Measurement) => (row.scenario === 'get-level' ? measurement.requestsPerSecond : measurement.appliedPerSecond);
+      const ratio = figure(row.service) / figure(one.service);
+      const target = row.scenario === 'get-level' || row.scenario === 'update-many' ? (row.dialect === 'sqlite' ? 1.4 : 1.3) : undefined;
+      const frameworkRatio = row.framework !== undefined && one.framework !== undefined ? row.framework.requestsPerSecond / one.framework.requestsPerSecond : undefined;
+      lines.push(
+        `| ${row.dialect} | ${row.scenario} | ${row.connections} | ${row.workers} | ${format(figure(one.service))} → ${format(figure(row.service))} | ×${format(ratio, 2)} | ` +
+          `${one.framework === undefined || row.framework === undefined ? '–' : `${format(one.framework.requestsPerSecond)} → ${format(row.framework.requestsPerSecond)}`} | ${frameworkRatio === undefined ? '–' : `×${format(frameworkRatio, 2)}`} | ` +
+          `${target === undefined ? '' : ratio >= target ? `met (≥ ×${target})` : `missed (≥ ×${target})`} |`,
+      );
+    }
   }
   const pageRows = rows.filter((row) => row.reference !== undefined);
   if (pageRows.length > 0) {
@@ -498,24 +533,43 @@ async function main(): Promise<void> {
   console.error(`benchmark: ${JSON.stringify({ ...options, machine: host })}`);
   console.error('building the service …');
   buildService();
-  const framework = await startBaseline('framework (NestJS, no-op)', 'nest-bare.ts');
-  const http = await startBaseline('http (node:http)', 'node-http.ts');
   const rows: Row[] = [];
   const storage: Record<string, Record<string, number>> = {};
   /** What preparing the services took (seeding the chain, writing history), for the results. */
   const setup: string[] = [];
+  for (const workers of options.workers) {
+    await runWith(workers, options, rows, storage, setup);
+  }
+  const rendered = table(rows, storage, setup);
+  console.log(`\n${rendered}\n`);
+  console.log(`machine: ${host.cores as number} cores (${String(host.cpu)}), Node ${String(host.node)}, commit ${String(host.commit)}; ${options.runs} run(s) of ${options.seconds} s per figure, medians.`);
+  const directory = join(ROOT, 'bench', 'results');
+  mkdirSync(directory, { recursive: true });
+  const name = `${started.toISOString().replace(/[:.]/g, '-')}${options.quick ? '-quick' : ''}`;
+  const rowsWithRatios = rows.map((row) => ({ ...row, ratios: ratiosOf(row, rows).map((ratio) => ({ ...ratio, verdict: verdict(ratio) })) }));
+  writeFileSync(join(directory, `${name}.json`), `${JSON.stringify({ started, options, machine: host, storage, setup, rows: rowsWithRatios }, null, 2)}\n`);
+  writeFileSync(join(directory, `${name}.md`), `${rendered}\n`);
+  console.log(`results: bench/results/${name}.json`);
+}
+
+/** Every scenario of `options` on each database, with the service and the framework ceilings at `workers` processes. */
+async function runWith(workers: number, options: Options, rows: Row[], storage: Record<string, Record<string, number>>, setup: string[]): Promise<void> {
+  const framework = await startBaseline('framework (NestJS, no-op)', 'nest-bare.ts', [], workers);
+  const http = await startBaseline('http (node:http)', 'node-http.ts', [], workers);
   try {
     for (const dialect of options.dialects) {
-      const ceilingStore = await createStore(dialect);
-      storage[dialect] =
-        dialect === 'sqlite'
-          ? { 'one update per transaction (synchronous=FULL)': await measureStorage(ceilingStore, options.quick ? 2000 : 4000, 1) }
-          : {
-              'from 1 connection': await measureStorage(ceilingStore, options.quick ? 2000 : 4000, 1),
-              'from 16 connections': await measureStorage(ceilingStore, options.quick ? 2000 : 4000, 16),
-            };
-      await ceilingStore.dispose();
-      console.error(`  ${dialect} storage ceiling: ${JSON.stringify(storage[dialect])}`);
+      if (storage[dialect] === undefined) {
+        const ceilingStore = await createStore(dialect);
+        storage[dialect] =
+          dialect === 'sqlite'
+            ? { 'one update per transaction (synchronous=FULL)': await measureStorage(ceilingStore, options.quick ? 2000 : 4000, 1) }
+            : {
+                'from 1 connection': await measureStorage(ceilingStore, options.quick ? 2000 : 4000, 1),
+                'from 16 connections': await measureStorage(ceilingStore, options.quick ? 2000 : 4000, 16),
+              };
+        await ceilingStore.dispose();
+        console.error(`  ${dialect} storage ceiling: ${JSON.stringify(storage[dialect])}`);
+      }
 
       // Scenarios with settings of their own get a service and a database of their own (one per
       // distinct settings: list-page and history-page share the chain's).
@@ -530,7 +584,7 @@ async function main(): Promise<void> {
         try {
           const startedAt = Date.now();
           // Seeding the chain (a million levels by default) takes a while before the service is ready.
-          const service = await startService(store, group[0].env, [], group[0].env?.SEED_DEMO === 'chain' ? 600_000 : 60_000);
+          const service = await startService(store, { WORKERS: String(workers), ...group[0].env }, [], group[0].env?.SEED_DEMO === 'chain' ? 600_000 : 60_000);
           if (group[0].env?.SEED_DEMO === 'chain') {
             setup.push(
               `Chain service (${dialect}): ${format(CHAIN_SEED.stores)} stores × ${format(CHAIN_SEED.products)} products = ${format(CHAIN_SEED.stores * CHAIN_SEED.products)} levels seeded, ready in ${format((Date.now() - startedAt) / 1000, 1)} s`,
@@ -553,7 +607,7 @@ async function main(): Promise<void> {
                 continue;
               }
               for (const connections of options.connections) {
-                rows.push(await runScenario(scenario, connections, { service, framework, http }, options, dialect));
+                rows.push(await runScenario(scenario, connections, { service, framework, http }, options, dialect, workers));
               }
             }
           } finally {
@@ -568,17 +622,6 @@ async function main(): Promise<void> {
     await framework.stop();
     await http.stop();
   }
-
-  const rendered = table(rows, storage, setup);
-  console.log(`\n${rendered}\n`);
-  console.log(`machine: ${host.cores as number} cores (${String(host.cpu)}), Node ${String(host.node)}, commit ${String(host.commit)}; ${options.runs} run(s) of ${options.seconds} s per figure, medians.`);
-  const directory = join(ROOT, 'bench', 'results');
-  mkdirSync(directory, { recursive: true });
-  const name = `${started.toISOString().replace(/[:.]/g, '-')}${options.quick ? '-quick' : ''}`;
-  const rowsWithRatios = rows.map((row) => ({ ...row, ratios: ratiosOf(row, rows).map((ratio) => ({ ...ratio, verdict: verdict(ratio) })) }));
-  writeFileSync(join(directory, `${name}.json`), `${JSON.stringify({ started, options, machine: host, storage, setup, rows: rowsWithRatios }, null, 2)}\n`);
-  writeFileSync(join(directory, `${name}.md`), `${rendered}\n`);
-  console.log(`results: bench/results/${name}.json`);
 }
 
 main().catch((error: unknown) => {

@@ -42,11 +42,11 @@ function stopper(child: ChildProcess, cleanup: () => Promise<void> | void = () =
   };
 }
 
-/** Starts a baseline script that prints "ready <port>". */
-export async function startBaseline(name: string, script: string, nodeArgs: readonly string[] = []): Promise<Target> {
+/** Starts a baseline script that prints "ready <port>", in `workers` processes sharing the port (as WORKERS does the service). */
+export async function startBaseline(name: string, script: string, nodeArgs: readonly string[] = [], workers = 1): Promise<Target> {
   const child = spawn(process.execPath, [...nodeArgs, '-r', 'ts-node/register/transpile-only', join(ROOT, 'bench', 'baselines', script)], {
     cwd: ROOT,
-    env: { PATH: process.env.PATH, NODE_ENV: 'production', PORT: '0' },
+    env: { PATH: process.env.PATH, NODE_ENV: 'production', PORT: '0', WORKERS: String(workers) },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   const port = await new Promise<number>((resolve, reject) => {

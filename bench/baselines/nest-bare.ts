@@ -6,6 +6,7 @@
 import 'reflect-metadata';
 import { Body, Controller, Get, HttpCode, Module, Param, Post } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
+import { serveClustered } from './clustered';
 
 @Controller()
 class NoOpController {
@@ -36,13 +37,12 @@ class NoOpController {
 @Module({ controllers: [NoOpController] })
 class BareModule {}
 
-async function main(): Promise<void> {
+async function start(): Promise<number> {
   const app = await NestFactory.create(BareModule, { logger: false });
   await app.listen(Number(process.env.PORT ?? 0), '127.0.0.1');
-  const url = new URL(await app.getUrl());
-  console.log(`ready ${url.port}`);
   // A normal exit, so that a CPU profile (bench/profile.ts) is written.
   process.once('SIGTERM', () => void app.close().then(() => process.exit(0)));
+  return Number(new URL(await app.getUrl()).port);
 }
 
-void main();
+serveClustered(start);

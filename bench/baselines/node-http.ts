@@ -3,6 +3,7 @@
  * machine costs before any framework. Prints "ready <port>" when listening.
  */
 import { createServer } from 'node:http';
+import { serveClustered } from './clustered';
 
 const reply = JSON.stringify({ productId: 'SKU-001', newQuantity: 50, newVersion: 13, applied: true, lastUpdated: '2026-01-01T00:00:00.000Z' });
 
@@ -18,7 +19,12 @@ const server = createServer((request, response) => {
   });
 });
 server.keepAliveTimeout = 65_000;
-server.listen(Number(process.env.PORT ?? 0), '127.0.0.1', () => {
-  const address = server.address();
-  console.log(`ready ${typeof address === 'object' && address !== null ? address.port : ''}`);
-});
+serveClustered(
+  () =>
+    new Promise((resolve) =>
+      server.listen(Number(process.env.PORT ?? 0), '127.0.0.1', () => {
+        const address = server.address();
+        resolve(typeof address === 'object' && address !== null ? address.port : 0);
+      }),
+    ),
+);
