@@ -1,7 +1,10 @@
+// First: tracing, when on, must patch http, express and pg before they load.
+import './common/tracing/instrument';
 import 'reflect-metadata';
 import { PinoLogger } from 'nestjs-pino';
 import { createApp } from './app.factory';
 import { ShutdownState } from './common/lifecycle/shutdown-state';
+import { tracing } from './common/tracing/tracing';
 import { ConfigError, loadConfig } from './config/app-config';
 
 async function bootstrap(): Promise<void> {
@@ -28,6 +31,8 @@ async function bootstrap(): Promise<void> {
     await new Promise((resolve) => setTimeout(resolve, config.shutdownGraceMs));
     // Drains the queue, waits for in-flight requests, closes the listener, then the database.
     await app.close();
+    // Spans are exported in batches: the last ones would be lost with the process.
+    await tracing.shutdown();
     logger.info('shut down cleanly');
     process.exit(0);
   };
@@ -37,6 +42,10 @@ async function bootstrap(): Promise<void> {
 
   await app.listen(config.port);
   logger.info({ port: config.port }, 'listening');
+  if (config.tracing.enabled) {
+    const { serviceName, exporters, endpoint } = config.tracing;
+    logger.info({ serviceName, exporters, endpoint }, 'tracing on');
+  }
 }
 
 bootstrap().catch((error: unknown) => {
