@@ -72,6 +72,7 @@ export class InventoryService implements BeforeApplicationShutdown {
       (waitsMs) => waitsMs.forEach((waitMs) => metrics.queueWait.observe(waitMs / 1000)),
     );
     metrics.observeQueueDepth(() => this.queue.depth);
+    metrics.queueCapacity.set(config.queueCapacity);
   }
 
   /** Updates waiting in this instance's queue, and how many it holds. */
