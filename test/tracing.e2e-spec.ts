@@ -250,7 +250,7 @@ describe(`tracing configured by OTEL_* (${TEST_DIALECT})`, () => {
     expect(names).toEqual(expect.arrayContaining(['POST /v1/inventory/updates', 'inventory.queue.wait', 'inventory.group.transaction']));
     const serviceNames = resourceSpans.map((resource) => resource.resource.attributes.find((attribute) => attribute.key === 'service.name')?.value.stringValue);
     expect(new Set(serviceNames)).toEqual(new Set(['inventory-under-test']));
-  });
+  }, LOADED_MACHINE_TIMEOUT_MS);
 
   it('loads no OpenTelemetry module when OTEL_* does not ask for traces', async () => {
     const { service, loadedModules } = await spawnModuleReportingService({ ...store.env, API_KEYS, OTEL_SERVICE_NAME: 'inventory-under-test' });
@@ -273,7 +273,7 @@ describe(`tracing configured by OTEL_* (${TEST_DIALECT})`, () => {
     } finally {
       await service.stop();
     }
-  });
+  }, LOADED_MACHINE_TIMEOUT_MS);
 });
 
 interface OtlpResourceSpans {

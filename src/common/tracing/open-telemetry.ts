@@ -8,9 +8,9 @@ import type { TracingSettings } from '../../config/app-config';
 import type { GroupTrace, QueuedTrace, Tracing, TracingOverrides } from './tracing';
 
 /** The instrumentation scope of the service's own spans. */
-export const TRACER_NAME = 'inventory-service';
+const TRACER_NAME = 'inventory-service';
 
-export const SPAN_NAMES = {
+const SPAN_NAMES = {
   queueWait: 'inventory.queue.wait',
   group: 'inventory.group.transaction',
   fastPathReplay: 'inventory.idempotency.replay',
