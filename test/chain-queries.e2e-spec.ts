@@ -12,7 +12,18 @@ import { startApp, type TestApp } from './helpers/test-app';
  */
 const STORES = 50;
 const PRODUCTS = 400;
-const CHAIN = { SEED_DEMO: 'chain', SEED_CHAIN_STORES: String(STORES), SEED_CHAIN_PRODUCTS: String(PRODUCTS) };
+/**
+ * The sweepers' statements are captured too when they run during a request: the reservation
+ * sweeper's (every second by default, with a sort of its own) and the pruner's wait until long
+ * after the suite.
+ */
+const CHAIN = {
+  SEED_DEMO: 'chain',
+  SEED_CHAIN_STORES: String(STORES),
+  SEED_CHAIN_PRODUCTS: String(PRODUCTS),
+  RESERVATION_SWEEP_INTERVAL_MS: '600000',
+  LEDGER_PRUNE_INTERVAL_MS: '86400000',
+};
 /**
  * The ledger of a chain that has run for a while: BUSY_PRODUCTS levels in each of BUSY_STORES with
  * BUSY_ENTRIES entries each, among one entry for every other level, in a shuffled order (a level's
