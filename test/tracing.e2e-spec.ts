@@ -189,6 +189,24 @@ describe(`traces of the update path (${TEST_DIALECT})`, () => {
     expect(all.some((span) => span.name === 'inventory.group.transaction' && linksTo(span, server))).toBe(false);
   });
 
+  it('traces only the work: no span for probes and scrapes, nor for statements outside a request or group', async () => {
+    const caller = callerTrace();
+    for (const path of ['/health/live', '/health/ready', '/metrics']) {
+      expect((await fetch(`${service.url}${path}`, { headers: { traceparent: caller.traceparent } })).status).toBe(200);
+    }
+    // A request after them: once its spans are in, theirs would be too.
+    const marker = callerTrace();
+    expect((await fetch(`${service.url}/v1/stores/store-1/inventory/SKU-001`, { headers: { 'X-API-Key': 'demo', traceparent: marker.traceparent } })).status).toBe(200);
+    const all = await waitForSpans('the span of the read', spans, (finished) => finished.some((span) => span.traceId === marker.traceId && span.kind === SERVER) && finished);
+    expect(all.filter((span) => span.traceId === caller.traceId)).toEqual([]);
+    // The migrations at start-up, the sweepers and the feed's polls ran statements without a parent.
+    expect(all.filter((span) => span.scope.includes('instrumentation-pg') && span.parentSpanId === undefined)).toEqual([]);
+    if (TEST_DIALECT === 'postgres') {
+      // The read's own statement is traced, under its request.
+      expect(all.some((span) => span.traceId === marker.traceId && span.name.startsWith('pg.query:'))).toBe(true);
+    }
+  });
+
   it("names the request's trace in its log lines", async () => {
     const caller = callerTrace();
     const from = service.output.length;
