@@ -1,3 +1,5 @@
+// First: tracing, when on, must patch http, express and pg before they load.
+import './common/tracing/instrument';
 import 'reflect-metadata';
 import cluster from 'node:cluster';
 import { PinoLogger } from 'nestjs-pino';
@@ -5,6 +7,7 @@ import { createApp } from './app.factory';
 import { runPrimary } from './cluster/primary';
 import { isClusterMessage } from './cluster/cluster-messages';
 import { ShutdownState } from './common/lifecycle/shutdown-state';
+import { tracing } from './common/tracing/tracing';
 import { AppConfig, ConfigError, loadConfig } from './config/app-config';
 
 /** Serves the API in this process: the whole service, or one worker of a cluster. */
@@ -34,6 +37,8 @@ async function serve(config: AppConfig): Promise<void> {
     await new Promise((resolve) => setTimeout(resolve, config.shutdownGraceMs));
     // Drains the queue, waits for in-flight requests, closes the listener, then the database.
     await app.close();
+    // Spans are exported in batches: the last ones would be lost with the process.
+    await tracing.shutdown();
     logger.info('shut down cleanly');
     process.exit(0);
   };
@@ -49,6 +54,10 @@ async function serve(config: AppConfig): Promise<void> {
 
   await app.listen(config.port);
   logger.info({ port: config.port }, 'listening');
+  if (config.tracing.enabled) {
+    const { serviceName, exporters, endpoint } = config.tracing;
+    logger.info({ serviceName, exporters, endpoint }, 'tracing on');
+  }
 }
 
 async function main(): Promise<void> {

@@ -44,6 +44,7 @@ describe('GET /metrics', () => {
     expect(sample(text, 'http_request_duration_seconds_count', { method: 'POST', route: '/v1/inventory/updates', status_code: '200' })).toBe(2);
     expect(sample(text, 'http_request_duration_seconds_count', { method: 'GET', route: '/v1/stores/:storeId/inventory/:productId', status_code: '200' })).toBe(1);
     expect(sample(text, 'inventory_queue_depth')).toBe(0);
+    expect(sample(text, 'inventory_queue_capacity')).toBe(100);
     expect(sample(text, 'inventory_queue_wait_seconds_count')).toBe(3);
     expect(sample(text, 'inventory_db_transaction_seconds_count')).toBe(3);
     expect(sample(text, 'inventory_group_commit_updates_sum')).toBe(3);

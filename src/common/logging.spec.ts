@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { Writable } from 'node:stream';
 import pino from 'pino';
 import { requestLogging } from './logging';
+import { bindTracing, tracing } from './tracing/tracing';
 
 describe('requestLogging', () => {
   let server: Server;
@@ -100,5 +101,57 @@ describe('requestLogging', () => {
     });
     await closedAll('/slow');
     expect(lines).toEqual([expect.objectContaining({ level: 30, reqId: 'req-gone', msg: 'request aborted' })]);
+  });
+});
+
+describe('requestLogging with tracing', () => {
+  const ids = { traceId: '4bf92f3577b34da6a3ce929d0e0e4736', spanId: '00f067aa0ba902b7' };
+  let server: Server | undefined;
+
+  afterEach(async () => {
+    bindTracing();
+    server?.closeAllConnections();
+    await new Promise((resolve) => (server === undefined ? resolve(undefined) : server.close(resolve)));
+  });
+
+  /** Serves one request that logs a line of its own, and resolves with every line written. */
+  async function linesOfOneRequest(): Promise<Array<Record<string, unknown>>> {
+    const lines: Array<Record<string, unknown>> = [];
+    const sink = new Writable({
+      write(chunk: Buffer, _encoding, done) {
+        lines.push(JSON.parse(chunk.toString()) as Record<string, unknown>);
+        done();
+      },
+    });
+    const middleware = requestLogging(pino({ level: 'info' }, sink));
+    server = createServer((request, response) =>
+      middleware(request, response, () => {
+        (request as { log?: pino.Logger }).log!.info('working on it');
+        response.statusCode = 404;
+        response.end('{}');
+      }),
+    );
+    await new Promise<void>((resolve) => server!.listen(0, '127.0.0.1', resolve));
+    await fetch(`http://127.0.0.1:${(server.address() as AddressInfo).port}/missing`, { headers: { 'X-Request-Id': 'req-traced' } });
+    const deadline = Date.now() + 10_000;
+    while (lines.length < 2 && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+    return lines;
+  }
+
+  it('names the trace and span current when the request arrived, in every line of the request', async () => {
+    bindTracing({ ...tracing, enabled: true, currentIds: () => ids });
+    const lines = await linesOfOneRequest();
+    expect(lines).toEqual([
+      expect.objectContaining({ reqId: 'req-traced', ...ids, msg: 'working on it' }),
+      expect.objectContaining({ reqId: 'req-traced', ...ids, msg: 'request completed' }),
+    ]);
+  });
+
+  it('adds nothing with tracing off', async () => {
+    const lines = await linesOfOneRequest();
+    expect(lines).toHaveLength(2);
+    expect(lines.filter((line) => 'traceId' in line || 'spanId' in line)).toEqual([]);
   });
 });

@@ -5,6 +5,7 @@ import type { Params } from 'nestjs-pino';
 import pino, { type Level, type Logger } from 'pino';
 import type { AppConfig } from '../config/app-config';
 import { assignRequestId } from './http/request-id';
+import { tracing } from './tracing/tracing';
 
 /** The process's root logger (JSON lines on stdout); every request logs through a child of it. */
 export const ROOT_LOGGER = Symbol('ROOT_LOGGER');
@@ -46,9 +47,12 @@ function levelOf(response: ServerResponse): Level {
  * serialises the request even when no line is written: on a read, that was a sixth of the CPU.
  */
 export function requestLogging(root: Logger) {
+  // Decided once: with tracing off, a request's logger is made exactly as before.
+  const traced = tracing.enabled;
   return (request: LoggedRequest, response: ServerResponse, next: () => void): void => {
     const reqId = assignRequestId(request, response);
-    const log = root.child({ reqId });
+    // With tracing on, every line of the request names its trace (the HTTP server span's).
+    const log = root.child(traced ? { reqId, ...tracing.currentIds() } : { reqId });
     request.id = reqId;
     request.log = log;
     if (request.url?.startsWith('/health') !== true) {

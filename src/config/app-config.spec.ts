@@ -51,6 +51,7 @@ describe('loadConfig', () => {
       feedTailChanges: 10_000,
       ledgerRetentionMs: 30 * 86_400_000,
       ledgerPruneIntervalMs: 60_000,
+      tracing: { enabled: false, serviceName: 'inventory-service', exporters: [], endpoint: undefined },
     });
   });
 
@@ -155,6 +156,28 @@ describe('loadConfig', () => {
     for (const bad of ['0', '-1', 'many', '1.5']) {
       expect(problemsOf({ WORKERS: bad })).toEqual([expect.stringContaining('WORKERS')]);
     }
+  });
+
+  it('turns tracing on when OTEL_* asks for an exporter, and names the service', () => {
+    const endpoint = 'http://127.0.0.1:4318';
+    expect(loadConfig({ OTEL_EXPORTER_OTLP_ENDPOINT: endpoint }).tracing).toEqual({ enabled: true, serviceName: 'inventory-service', exporters: ['otlp'], endpoint });
+    expect(loadConfig({ OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: `${endpoint}/v1/traces` }).tracing.endpoint).toBe(`${endpoint}/v1/traces`);
+    expect(loadConfig({ OTEL_TRACES_EXPORTER: 'Console' }).tracing).toMatchObject({ enabled: true, exporters: ['console'], endpoint: undefined });
+    expect(loadConfig({ OTEL_TRACES_EXPORTER: 'otlp', OTEL_SERVICE_NAME: 'inventory-eu' }).tracing.serviceName).toBe('inventory-eu');
+    expect(loadConfig({ OTEL_TRACES_EXPORTER: 'otlp', OTEL_RESOURCE_ATTRIBUTES: 'deployment.environment=prod, service.name = inventory-us' }).tracing.serviceName).toBe('inventory-us');
+    // Off: nothing asks, `none` is asked for, or the SDK is disabled.
+    expect(loadConfig({ OTEL_SERVICE_NAME: 'inventory-eu' }).tracing.enabled).toBe(false);
+    expect(loadConfig({ OTEL_EXPORTER_OTLP_ENDPOINT: endpoint, OTEL_TRACES_EXPORTER: 'none' }).tracing).toMatchObject({ enabled: false, exporters: [], endpoint: undefined });
+    expect(loadConfig({ OTEL_EXPORTER_OTLP_ENDPOINT: endpoint, OTEL_SDK_DISABLED: 'true' }).tracing.enabled).toBe(false);
+  });
+
+  it('names bad OTEL_* values', () => {
+    const problems = problemsOf({ OTEL_TRACES_EXPORTER: 'otlp,jaeger', OTEL_EXPORTER_OTLP_ENDPOINT: 'collector:4318', OTEL_EXPORTER_OTLP_PROTOCOL: 'udp' });
+    expect(problems).toEqual([
+      expect.stringContaining('OTEL_EXPORTER_OTLP_ENDPOINT must be an http:// or https:// URL'),
+      expect.stringContaining('OTEL_EXPORTER_OTLP_PROTOCOL must be one of grpc, http/protobuf, http/json'),
+      expect.stringContaining("OTEL_TRACES_EXPORTER must list some of otlp, console, zipkin, none (got 'jaeger')"),
+    ]);
   });
 
   it('formats a duration in its largest whole unit', () => {

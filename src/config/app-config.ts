@@ -11,6 +11,24 @@ export const DEMO_SEEDS = ['none', 'walkthrough', 'chain'] as const;
 /** What a new database is seeded with: nothing, the README's store-1, or that plus a chain. */
 export type DemoSeed = (typeof DEMO_SEEDS)[number];
 
+export const TRACE_EXPORTERS = ['otlp', 'console', 'zipkin', 'none'] as const;
+const OTLP_PROTOCOLS = ['grpc', 'http/protobuf', 'http/json'] as const;
+
+/**
+ * OpenTelemetry traces, as the standard OTEL_* variables ask for them. The SDK reads those
+ * variables itself; this says whether to start it at all, so that with tracing off no
+ * OpenTelemetry code is even loaded.
+ */
+export interface TracingSettings {
+  readonly enabled: boolean;
+  /** `service.name` of every span. */
+  readonly serviceName: string;
+  /** The exporters spans go to (the SDK's default, otlp, when only an endpoint is set). */
+  readonly exporters: readonly string[];
+  /** The OTLP endpoint, when one is set. */
+  readonly endpoint: string | undefined;
+}
+
 /** Store ids a key may touch: every store, or a fixed list. */
 export type StoreScope = '*' | readonly string[];
 
@@ -91,6 +109,7 @@ export abstract class AppConfig {
   abstract readonly ledgerRetentionMs: number | undefined;
   /** How often rows older than the retention are looked for and pruned. */
   abstract readonly ledgerPruneIntervalMs: number;
+  abstract readonly tracing: TracingSettings;
 }
 
 export class ConfigError extends Error {
@@ -172,6 +191,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
     feedTailChanges: read.integer('FEED_TAIL_CHANGES', 10_000, 0, 10_000_000),
     ledgerRetentionMs: read.duration('LEDGER_RETENTION', 30 * DAY_MS),
     ledgerPruneIntervalMs: read.integer('LEDGER_PRUNE_INTERVAL_MS', 60_000, 100, 86_400_000),
+    tracing: readTracingSettings(env, problems),
   };
   if (config.reservationMinTtlSeconds > config.reservationTtlSeconds || config.reservationTtlSeconds > config.reservationMaxTtlSeconds) {
     problems.push('RESERVATION_MIN_TTL_SECONDS <= RESERVATION_TTL_SECONDS <= RESERVATION_MAX_TTL_SECONDS must hold');
@@ -184,6 +204,39 @@ export function loadConfig(env: Env = process.env): AppConfig {
     throw new ConfigError(problems);
   }
   return config;
+}
+
+/**
+ * Whether OTEL_* asks for traces: an OTLP endpoint, or an exporter other than `none`, unless
+ * OTEL_SDK_DISABLED. Read on its own before anything else is loaded (see common/tracing), and
+ * again by loadConfig, which reports the problems with the rest.
+ */
+export function readTracingSettings(env: Env, problems: string[]): TracingSettings {
+  const read = new EnvReader(env, problems);
+  const endpoint = read.optionalString('OTEL_EXPORTER_OTLP_TRACES_ENDPOINT') ?? read.optionalString('OTEL_EXPORTER_OTLP_ENDPOINT');
+  if (endpoint !== undefined && !/^https?:\/\/[^/]/.test(endpoint)) {
+    problems.push(`OTEL_EXPORTER_OTLP_ENDPOINT must be an http:// or https:// URL (got '${endpoint}')`);
+  }
+  for (const name of ['OTEL_EXPORTER_OTLP_PROTOCOL', 'OTEL_EXPORTER_OTLP_TRACES_PROTOCOL']) {
+    read.oneOf(name, OTLP_PROTOCOLS, 'http/protobuf');
+  }
+  const named = (read.optionalString('OTEL_TRACES_EXPORTER') ?? '')
+    .split(',')
+    .map((exporter) => exporter.trim().toLowerCase())
+    .filter((exporter) => exporter.length > 0);
+  const unknown = named.filter((exporter) => !(TRACE_EXPORTERS as readonly string[]).includes(exporter));
+  if (unknown.length > 0) {
+    problems.push(`OTEL_TRACES_EXPORTER must list some of ${TRACE_EXPORTERS.join(', ')} (got '${unknown.join(',')}')`);
+  }
+  const exporters = named.length > 0 ? named : endpoint !== undefined ? ['otlp'] : [];
+  const enabled = !read.boolean('OTEL_SDK_DISABLED', false) && exporters.length > 0 && !exporters.includes('none') && unknown.length === 0;
+  const fromResource = /(?:^|,)\s*service\.name\s*=\s*([^,]+)/.exec(env.OTEL_RESOURCE_ATTRIBUTES ?? '')?.[1].trim();
+  return {
+    enabled,
+    serviceName: read.optionalString('OTEL_SERVICE_NAME') ?? fromResource ?? 'inventory-service',
+    exporters: enabled ? exporters : [],
+    endpoint: enabled ? endpoint : undefined,
+  };
 }
 
 /**

@@ -3,6 +3,7 @@ import type { Request, Response } from 'express';
 import { type Observable, of } from 'rxjs';
 import { fingerprintUpdate, type UpdatePayload } from './fingerprint';
 import { Metrics } from '../metrics/metrics';
+import { tracing } from '../common/tracing/tracing';
 import { IdempotencyCache } from './idempotency-cache';
 import { idempotencyKeyHeaderOf, IDEMPOTENT_REPLAYED_HEADER, tryResolveIdempotencyKey } from './idempotency-key';
 
@@ -40,6 +41,9 @@ export class IdempotencyInterceptor implements NestInterceptor {
       return next.handle();
     }
     this.metrics.updates.inc({ outcome: 'replayed' });
+    if (tracing.enabled) {
+      tracing.fastPathReplay({ 'inventory.idempotency.source': 'cache', 'http.response.status_code': cached.response.status });
+    }
     const response = http.getResponse<Response>();
     response
       .status(cached.response.status)

@@ -9,6 +9,7 @@ import { IDENTIFIER_PATTERN } from './dto/constraints';
 import type { Client } from '../common/auth/client';
 import { assertStoreAccess } from '../common/auth/current-client.decorator';
 import { ApiError } from '../common/errors/api-error';
+import { tracing } from '../common/tracing/tracing';
 import { fingerprintOf, fingerprintUpdate } from '../idempotency/fingerprint';
 import { IdempotencyCache } from '../idempotency/idempotency-cache';
 import { keyReusedError } from '../idempotency/idempotency-key';
@@ -71,6 +72,7 @@ export class InventoryService implements BeforeApplicationShutdown {
       (waitsMs) => waitsMs.forEach((waitMs) => metrics.queueWait.observe(waitMs / 1000)),
     );
     metrics.observeQueueDepth(() => this.queue.depth);
+    metrics.queueCapacity.set(config.queueCapacity);
   }
 
   /** Updates waiting in this instance's queue, and how many it holds. */
@@ -159,7 +161,7 @@ export class InventoryService implements BeforeApplicationShutdown {
   async execute(job: UpdateJob): Promise<JobResult> {
     this.logger.debug({ queueDepth: this.queue.depth, updates: job.items.length }, 'change submitted to queue');
     try {
-      return await this.queue.submit(job);
+      return await this.queue.submit(tracing.enabled ? { ...job, trace: tracing.enqueued() } : job);
     } catch (error) {
       throw toApiError(error);
     }

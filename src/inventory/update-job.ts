@@ -1,3 +1,4 @@
+import type { QueuedTrace } from '../common/tracing/tracing';
 import type { StoredResponse } from '../idempotency/stored-response';
 import type { CommitCommand, ExtendCommand, ReleaseCommand, ReserveCommand } from '../reservations/domain/reservation-command';
 import type { SetLevelCommand, UpdateCommand } from './domain/update-command';
@@ -10,6 +11,8 @@ export interface UpdateJob {
   /** All items apply, or none does (only meaningful for batches). */
   readonly atomic: boolean;
   readonly items: readonly UpdateItem[];
+  /** With tracing on: the submitting request's trace, which the group's span links to. */
+  readonly trace?: QueuedTrace;
 }
 
 /**

@@ -2,6 +2,7 @@ import { AVAILABLE_DIALECTS, createTestStore, type TestStore } from '../../test/
 import type { ChangeNotifier } from '../changes/change-notifier';
 import { type AppConfig, loadConfig } from '../config/app-config';
 import { Clock } from '../common/clock';
+import { bindTracing, type GroupTrace, type QueuedTrace, type SpanAttributes, tracing } from '../common/tracing/tracing';
 import { type DatabaseConnection, openDatabase } from '../database/database-connection';
 import { seedDemoData } from '../database/demo-data';
 import { migrateToLatest } from '../database/migrate';
@@ -59,6 +60,37 @@ function value(settled: Settled<JobResult>): JobResult {
   return settled.value;
 }
 
+interface RecordedGroup {
+  readonly origins: ReadonlyArray<QueuedTrace | undefined>;
+  readonly attributes: Record<string, unknown>;
+  readonly errors: unknown[];
+  ran: number;
+  ended: number;
+}
+
+/** Tracing that records the group spans the processor asks for. */
+function recordGroups(): RecordedGroup[] {
+  const groups: RecordedGroup[] = [];
+  bindTracing({
+    ...tracing,
+    enabled: true,
+    startGroup(origins, attributes: SpanAttributes): GroupTrace {
+      const group: RecordedGroup = { origins, attributes: { ...attributes }, errors: [], ran: 0, ended: 0 };
+      groups.push(group);
+      return {
+        run: (work) => {
+          group.ran += 1;
+          return work();
+        },
+        setAttributes: (more) => Object.assign(group.attributes, more),
+        recordError: (error) => group.errors.push(error),
+        end: () => (group.ended += 1),
+      };
+    },
+  });
+  return groups;
+}
+
 describe.each(AVAILABLE_DIALECTS)('UpdateProcessor (on %s)', (dialect) => {
   let store: TestStore;
   let connection: DatabaseConnection;
@@ -80,6 +112,7 @@ describe.each(AVAILABLE_DIALECTS)('UpdateProcessor (on %s)', (dialect) => {
   });
 
   afterEach(async () => {
+    bindTracing();
     await connection.close();
     await store.dispose();
   });
@@ -116,6 +149,41 @@ describe.each(AVAILABLE_DIALECTS)('UpdateProcessor (on %s)', (dialect) => {
       [2, 'c'],
     ]);
     expect((await records()).map((record) => record.idempotency_key).sort()).toEqual(['a', 'c']);
+  });
+
+  it('with tracing on, runs a group in its span, linked to the jobs it carries, and records what became of them', async () => {
+    const groups = recordGroups();
+    const origin: QueuedTrace = { context: 'request-a', enqueuedAt: 1 };
+    await processor.processGroup([
+      { ...job([command('SKU-001', 5, 12, 'a')]), trace: origin },
+      job([command('EXPLODES', 1, 0, 'b')]),
+      job([command('SKU-002', 1, 8, 'c'), command('SKU-003', 1, 999, 'd')]),
+      job([command('SKU-001', 5, 12, 'a')]),
+    ]);
+    expect(groups).toHaveLength(1);
+    // Failed twice: as a group, then the bad job alone.
+    const failure = new Error('statement failed');
+    expect(groups[0]).toMatchObject({ origins: [origin, undefined, undefined, undefined], ran: 1, ended: 1, errors: [failure, failure] });
+    expect(groups[0].attributes).toEqual({
+      'inventory.group.requests': 4,
+      'inventory.group.updates': 5,
+      'db.system.name': dialect === 'postgres' ? 'postgresql' : 'sqlite',
+      // The group failed as a whole, so each job ran alone; a and c were written, at seqs 1 and 2.
+      'inventory.group.isolated': true,
+      'inventory.ledger.last_seq': 2,
+      'inventory.group.applied': 2,
+      'inventory.group.rejected': 1,
+      'inventory.group.replayed': 1,
+      'inventory.group.key_reused': 0,
+      'inventory.group.failed_requests': 1,
+    });
+  });
+
+  it('with tracing off, starts no span', async () => {
+    const groups = recordGroups();
+    bindTracing();
+    await processor.processGroup([job([command('SKU-001', 5, 12, 'a')])]);
+    expect(groups).toEqual([]);
   });
 
   it('replays a key used earlier in the same group, and refuses it for another payload', async () => {

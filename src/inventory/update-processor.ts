@@ -2,12 +2,13 @@ import { Injectable } from '@nestjs/common';
 import { AppConfig } from '../config/app-config';
 import { ChangeNotifier } from '../changes/change-notifier';
 import { Clock } from '../common/clock';
+import { type GroupTrace, type SpanAttributes, tracing } from '../common/tracing/tracing';
 import { DatabaseUnavailableError } from '../database/database-errors';
 import { Metrics } from '../metrics/metrics';
 import type { StockLevel } from './domain/stock-level';
 import { claimsOf, GroupPlan, levelsToLock, reservationsToLock } from './group-plan';
 import { type InventoryWriteTransaction, InventoryRepository, keyId } from './persistence/inventory.repository';
-import type { JobResult, UpdateJob } from './update-job';
+import type { ItemResult, JobResult, UpdateJob } from './update-job';
 import type { Settled } from './update-queue';
 
 /**
@@ -19,6 +20,8 @@ import type { Settled } from './update-queue';
 @Injectable()
 export class UpdateProcessor {
   private readonly ttlMs: number;
+  /** As OpenTelemetry names database systems. */
+  private readonly dialect: 'sqlite' | 'postgresql';
 
   constructor(
     private readonly repository: InventoryRepository,
@@ -28,30 +31,53 @@ export class UpdateProcessor {
     config: AppConfig,
   ) {
     this.ttlMs = config.idempotencyTtlSeconds * 1000;
+    this.dialect = config.databaseUrl === undefined ? 'sqlite' : 'postgresql';
   }
 
   async processGroup(jobs: readonly UpdateJob[]): Promise<Array<Settled<JobResult>>> {
+    if (!tracing.enabled) {
+      return this.commitOrIsolate(jobs);
+    }
+    const updates = jobs.reduce((sum, job) => sum + job.items.length, 0);
+    const group = tracing.startGroup(
+      jobs.map((job) => job.trace),
+      { 'inventory.group.requests': jobs.length, 'inventory.group.updates': updates, 'db.system.name': this.dialect },
+    );
+    try {
+      const settled = await group.run(() => this.commitOrIsolate(jobs, group));
+      group.setAttributes(outcomeCounts(settled));
+      return settled;
+    } finally {
+      group.end();
+    }
+  }
+
+  private async commitOrIsolate(jobs: readonly UpdateJob[], group?: GroupTrace): Promise<Array<Settled<JobResult>>> {
     try {
       const stop = this.metrics.transactionDuration.startTimer();
       const { results, lastSeq, expiredHolds } = await this.repository.write((transaction) => this.runGroup(transaction, jobs));
       stop();
       if (expiredHolds > 0) {
         this.metrics.holdsExpired.inc(expiredHolds);
+        group?.setAttributes({ 'inventory.group.expired_holds': expiredHolds });
       }
       this.metrics.groupSize.observe(jobs.reduce((sum, job) => sum + job.items.length, 0));
       if (lastSeq !== undefined) {
         this.notifier.committed(lastSeq);
+        group?.setAttributes({ 'inventory.ledger.last_seq': lastSeq });
       }
       return results.map((value) => ({ ok: true, value }));
     } catch (error) {
+      group?.recordError(error);
       // Alone, or with the database gone, there is nothing to isolate: every job fails as is.
       if (jobs.length === 1 || error instanceof DatabaseUnavailableError) {
         return jobs.map(() => ({ ok: false, error }));
       }
       // One bad job must not fail its neighbours: run each alone to find out which one it was.
+      group?.setAttributes({ 'inventory.group.isolated': true });
       const settled: Array<Settled<JobResult>> = [];
       for (const job of jobs) {
-        settled.push(...(await this.processGroup([job])));
+        settled.push(...(await this.commitOrIsolate([job], group)));
       }
       return settled;
     }
@@ -80,5 +106,35 @@ export class UpdateProcessor {
 
     const lastSeq = await transaction.writeGroup(plan.writes());
     return { results, lastSeq, expiredHolds: plan.expiredHolds };
+  }
+}
+
+/** What became of a group's updates (and of requests that failed whole), as its span's attributes. */
+function outcomeCounts(settled: ReadonlyArray<Settled<JobResult>>): SpanAttributes {
+  const counts = { applied: 0, rejected: 0, replayed: 0, key_reused: 0, failed_requests: 0 };
+  for (const outcome of settled) {
+    if (!outcome.ok) {
+      counts.failed_requests += 1;
+      continue;
+    }
+    for (const item of outcome.value.items) {
+      const counted = countedAs(item);
+      if (counted !== undefined) {
+        counts[counted] += 1;
+      }
+    }
+  }
+  return Object.fromEntries(Object.entries(counts).map(([name, count]) => [`inventory.group.${name}`, count]));
+}
+
+/** Undefined for the sweeper's returns of expired holds (counted by `inventory.group.expired_holds`). */
+function countedAs(item: ItemResult): 'applied' | 'rejected' | 'replayed' | 'key_reused' | undefined {
+  switch (item.kind) {
+    case 'executed':
+      return item.applied ? 'applied' : item.response.status >= 400 ? 'rejected' : undefined;
+    case 'replayed':
+      return 'replayed';
+    case 'key-reused':
+      return 'key_reused';
   }
 }

@@ -74,6 +74,13 @@ export class Metrics {
     collect: (): void => this.queueDepth.set(this.queueDepthProbe()),
   });
 
+  /** Set once: with the depth, it gives the queue's saturation (what alerts compare). */
+  readonly queueCapacity = new Gauge({
+    name: 'inventory_queue_capacity',
+    help: 'Most updates this instance’s queue holds (QUEUE_CAPACITY)',
+    registers: [this.registry],
+  });
+
   readonly reservationOperations = new Counter({
     name: 'inventory_reservation_operations_total',
     help: 'Reservation requests by operation (reserve, commit, release, extend) and outcome (the answer code, or ok / replayed)',

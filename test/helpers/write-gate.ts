@@ -13,7 +13,8 @@ export type WriteGateReport =
   /** A transaction wrote everything and waits before its COMMIT; `keys` are the idempotency keys it answers. */
   | { readonly writeGate: 'held'; readonly keys: readonly string[] };
 
-const PRELOAD = join(__dirname, 'write-gate.preload.ts');
+/** The preload, for a test that combines it with others (see spawnGatedService). */
+export const WRITE_GATE_PRELOAD = join(__dirname, 'write-gate.preload.ts');
 
 /** The test's end of the gate in a service process started by spawnGatedService. */
 export class WriteGate {
@@ -54,7 +55,7 @@ export class WriteGate {
 
 /** A service process whose write transactions the test can hold before they commit. */
 export async function spawnGatedService(env: Record<string, string>): Promise<{ service: ServiceProcess; gate: WriteGate }> {
-  const service = await spawnService(env, { preload: [PRELOAD], ipc: true });
+  const service = await spawnService(env, { preload: [WRITE_GATE_PRELOAD], ipc: true });
   return { service, gate: new WriteGate(service.child) };
 }
 

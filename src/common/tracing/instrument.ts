@@ -1,0 +1,13 @@
+/**
+ * Imported first by main.ts: OpenTelemetry's instrumentations patch http, express and pg as they
+ * are required, so they must be in place before anything requires them. Tracing starts only when
+ * OTEL_* asks for it; with a bad OTEL_* value it stays off and loadConfig reports the value.
+ */
+import { readTracingSettings } from '../../config/app-config';
+import { startTracing } from './tracing';
+
+const problems: string[] = [];
+const settings = readTracingSettings(process.env, problems);
+if (settings.enabled && problems.length === 0) {
+  startTracing(settings);
+}
