@@ -168,27 +168,37 @@ const CONNECTION_ERROR_CODES: ReadonlySet<string> = new Set([
  * Whether `error`, thrown by fetch or while reading a body, means the connection failed. Node's
  * fetch throws `TypeError: fetch failed` with the socket error as its cause, and `TypeError:
  * terminated` when a body is cut off; other fetch implementations throw the socket error itself
- * (`socket hang up`, ECONNRESET). Anything else (a bad URL, a bug) is not retried.
+ * (`socket hang up`, ECONNRESET). Anything else (a bad URL, a bug) is not retried. Errors are
+ * recognised by name, message and code rather than instanceof: fetch's errors may come from
+ * another realm (a test runner's sandbox, say), where they are not instances of this one's classes.
  */
 export function isConnectionFailure(error: unknown): boolean {
-  for (let current: unknown = error, depth = 0; current instanceof Error && depth < 8; current = current.cause, depth += 1) {
-    if (current instanceof TypeError && (current.message === 'fetch failed' || current.message === 'terminated')) {
+  for (const current of causes(error)) {
+    if (current.name === 'TypeError' && (current.message === 'fetch failed' || current.message === 'terminated')) {
       return true;
     }
-    const code = (current as { code?: unknown }).code;
-    if ((typeof code === 'string' && CONNECTION_ERROR_CODES.has(code)) || /socket hang up|other side closed/i.test(current.message)) {
+    if ((current.code !== undefined && CONNECTION_ERROR_CODES.has(current.code)) || /socket hang up|other side closed/i.test(current.message)) {
       return true;
     }
   }
   return false;
 }
 
-function describe(cause: unknown): string {
-  const parts: string[] = [];
-  for (let current: unknown = cause, depth = 0; current instanceof Error && depth < 4; current = current.cause, depth += 1) {
-    const code = (current as { code?: unknown }).code;
-    parts.push(typeof code === 'string' ? `${current.message} [${code}]` : current.message);
+/** An error and its causes, as far as they look like errors. */
+function causes(error: unknown): Array<{ name: string; message: string; code: string | undefined }> {
+  const chain: Array<{ name: string; message: string; code: string | undefined }> = [];
+  for (let current = error; typeof current === 'object' && current !== null && chain.length < 8; current = (current as { cause?: unknown }).cause) {
+    const { name, message, code } = current as { name?: unknown; message?: unknown; code?: unknown };
+    if (typeof message !== 'string') {
+      break;
+    }
+    chain.push({ name: typeof name === 'string' ? name : '', message, code: typeof code === 'string' ? code : undefined });
   }
+  return chain;
+}
+
+function describe(cause: unknown): string {
+  const parts = causes(cause).map(({ message, code }) => (code === undefined ? message : `${message} [${code}]`));
   return parts.length > 0 ? parts.join(': ') : String(cause);
 }
 

@@ -1,3 +1,4 @@
+import { runInNewContext } from 'node:vm';
 import { InventoryHttpError, InventoryNetworkError, isConnectionFailure, isRetryableAnswer } from './errors';
 import { backoffCeiling, parseRetryAfter, retryDelay, type RetryEvent, type RetryOptions, withRetry } from './retry';
 
@@ -52,6 +53,13 @@ describe('which answers are retried', () => {
     expect(isConnectionFailure(new TypeError('Failed to parse URL from nowhere'))).toBe(false);
     expect(isConnectionFailure(new DOMException('This operation was aborted', 'AbortError'))).toBe(false);
     expect(isConnectionFailure(new SyntaxError('Unexpected token'))).toBe(false);
+  });
+
+  it('recognises fetch’s errors from another realm, where instanceof does not hold', () => {
+    const foreign: unknown = runInNewContext('new TypeError("fetch failed", { cause: Object.assign(new Error("other side closed"), { code: "UND_ERR_SOCKET" }) })');
+    expect(foreign instanceof TypeError).toBe(false);
+    expect(isConnectionFailure(foreign)).toBe(true);
+    expect(isConnectionFailure(runInNewContext('new TypeError("Invalid URL")'))).toBe(false);
   });
 });
 
