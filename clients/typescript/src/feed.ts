@@ -59,9 +59,11 @@ const REFUSAL_CODES: ReadonlySet<string> = new Set<FeedRefusalCode>(['FEED_POSIT
 
 /**
  * The change feed as an async iterator that resumes by itself: each request starts after the
- * last position the consumer took, failures are retried by the client's policy (the whole
+ * position the consumer has reached, failures are retried by the client's policy (the whole
  * iteration fails only when a request exhausts it), and a refused position ends the iteration
- * with a `resnapshot` event. `position` is the `lastSeq` of the last event taken.
+ * with a `resnapshot` event. `position` is the `lastSeq` of the events the consumer is done with:
+ * it moves when the next one is asked for, so an event being handled when the consumer stops (or
+ * fails) is not counted as taken.
  */
 export class ChangeFeed implements AsyncIterable<FeedEvent> {
   position: number;
