@@ -1,6 +1,7 @@
-// Unit specs live beside the code (src/**/*.spec.ts); e2e suites in test/ (*.e2e-spec.ts) run
-// once per database dialect. PostgreSQL suites need a reachable server: with CI=true its absence
-// fails the run, elsewhere they are skipped with a warning.
+// Unit specs live beside the code (src/**/*.spec.ts, and the typed client's in
+// clients/typescript/src); e2e suites in test/ (*.e2e-spec.ts) run once per database dialect.
+// PostgreSQL suites need a reachable server: with CI=true its absence fails the run, elsewhere
+// they are skipped with a warning.
 const { randomBytes } = require('node:crypto');
 const { Client } = require('pg');
 
@@ -40,6 +41,7 @@ module.exports = async () => {
 
   const projects = [
     { ...common, displayName: 'unit', roots: ['<rootDir>/src'], testRegex: '\\.spec\\.ts$' },
+    { ...common, displayName: 'client', roots: ['<rootDir>/clients/typescript/src'], testRegex: '\\.spec\\.ts$' },
     { ...common, displayName: 'e2e:sqlite', roots: ['<rootDir>/test'], testRegex: '\\.e2e-spec\\.ts$', testPathIgnorePatterns: ['/test/postgres/'] },
   ];
   if (reachable === true) {

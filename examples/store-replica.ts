@@ -18,9 +18,13 @@
  *    runs on a new or restored database; 410 FEED_POSITION_EXPIRED: the position is older than
  *    the history the service keeps), following on would miss changes, so it takes a fresh
  *    snapshot and follows the feed from there.
- * Errors (network, 5xx, 429) are retried with a growing delay; 401/403 stop it.
+ * Its HTTP calls go through the typed client (clients/typescript, `@inventory/client`), which
+ * retries failed requests (network, 503, 504, 429) and follows the feed; when the client gives
+ * up, the replica tries again with a delay growing to 30 s. 401/403 stop it.
  */
 import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+// From the package's source, so the example runs without building it first.
+import { type Change, InventoryClient, InventoryHttpError } from '../clients/typescript/src';
 
 export interface ReplicaLevel {
   /** On hand. */
@@ -29,24 +33,6 @@ export interface ReplicaLevel {
   reserved: number;
   version: number;
   lastUpdated: string;
-}
-
-interface Change {
-  seq: number;
-  storeId: string;
-  productId: string;
-  quantity: number;
-  reserved: number;
-  version: number;
-  createdAt: string;
-}
-
-/** Problem codes meaning the feed cannot continue from the saved position: only a fresh snapshot helps. */
-const POSITION_REFUSED_CODES: ReadonlySet<string> = new Set(['FEED_POSITION_AHEAD', 'FEED_POSITION_EXPIRED']);
-
-interface Problem {
-  code?: string;
-  detail?: string;
 }
 
 interface SavedState {
@@ -73,8 +59,15 @@ export class StoreReplica {
   snapshots = 0;
   private readonly stopping = new AbortController();
   private running: Promise<void> | undefined;
+  private readonly client: InventoryClient;
 
-  constructor(private readonly options: ReplicaOptions) {}
+  constructor(private readonly options: ReplicaOptions) {
+    this.client = new InventoryClient({
+      baseUrl: options.baseUrl,
+      apiKey: options.apiKey,
+      onRetry: ({ operation, error, delayMs }) => options.log?.(`${error.message}; ${operation} retried in ${delayMs} ms`),
+    });
+  }
 
   /** Loads the saved state or takes a snapshot, then follows the feed until stop(). */
   start(): Promise<void> {
@@ -92,13 +85,9 @@ export class StoreReplica {
       await this.retrying(() => this.snapshot());
     }
     while (!this.stopping.signal.aborted) {
-      try {
-        await this.retrying(() => this.follow());
-      } catch (error) {
-        if (!(error instanceof PositionRefused)) {
-          throw error;
-        }
-        this.options.log?.(`the feed refused position ${this.lastSeq} (${error.code}: ${error.detail}); taking a fresh snapshot`);
+      const refused = await this.retrying(() => this.follow());
+      if (refused !== undefined) {
+        this.options.log?.(`the feed refused position ${refused.position} (${refused.code}: ${refused.detail}); taking a fresh snapshot`);
         await this.retrying(() => this.snapshot());
       }
     }
@@ -132,19 +121,16 @@ export class StoreReplica {
   private async snapshot(): Promise<void> {
     // Built aside and swapped in at once, so a copy being replaced is never seen half-rebuilt.
     const levels = new Map<string, ReplicaLevel>();
-    let cursor: string | null = null;
+    let cursor: string | undefined;
     let firstPageSeq: number | undefined;
     do {
-      const query: string = cursor === null ? 'limit=500' : `limit=500&cursor=${encodeURIComponent(cursor)}`;
-      const page = await this.get<{ items: Array<{ productId: string } & ReplicaLevel>; nextCursor: string | null; lastSeq: number }>(
-        `/v1/stores/${encodeURIComponent(this.options.storeId)}/inventory?${query}`,
-      );
+      const page = await this.client.listLevels(this.options.storeId, { limit: 500, cursor }, { signal: this.stopping.signal });
       firstPageSeq ??= page.lastSeq;
       for (const { productId, quantity, reserved, version, lastUpdated } of page.items) {
         levels.set(productId, { quantity, reserved, version, lastUpdated });
       }
-      cursor = page.nextCursor;
-    } while (cursor !== null);
+      cursor = page.nextCursor ?? undefined;
+    } while (cursor !== undefined);
     this.levels.clear();
     levels.forEach((level, productId) => this.levels.set(productId, level));
     this.lastSeq = firstPageSeq;
@@ -153,18 +139,25 @@ export class StoreReplica {
     this.options.log?.(`snapshot of ${this.levels.size} levels at seq ${this.lastSeq}`);
   }
 
-  private async follow(): Promise<void> {
-    const wait = this.options.waitSeconds ?? 25;
-    const page = await this.get<{ changes: Change[]; lastSeq: number }>(
-      `/v1/changes?storeId=${encodeURIComponent(this.options.storeId)}&after=${this.lastSeq}&limit=1000&waitSeconds=${wait}`,
-    );
-    for (const change of page.changes) {
-      this.apply(change);
+  /**
+   * Follows the feed from lastSeq, saving the position after every page, until the replica stops
+   * (undefined) or the feed refuses the position (what it said, for a fresh snapshot).
+   */
+  private async follow(): Promise<{ position: number; code: string; detail: string } | undefined> {
+    const feed = this.client.changes({ storeId: this.options.storeId, after: this.lastSeq, limit: 1000, waitSeconds: this.options.waitSeconds ?? 25, signal: this.stopping.signal });
+    for await (const event of feed) {
+      if (event.type === 'resnapshot') {
+        return { position: event.position, code: event.code, detail: event.error.detail ?? `${event.error.status}` };
+      }
+      for (const change of event.changes) {
+        this.apply(change);
+      }
+      if (event.lastSeq !== this.lastSeq) {
+        this.lastSeq = event.lastSeq;
+        this.save();
+      }
     }
-    if (page.lastSeq !== this.lastSeq) {
-      this.lastSeq = page.lastSeq;
-      this.save();
-    }
+    return undefined;
   }
 
   /** Applies a change unless the copy already reflects it (it has that version or a later one). */
@@ -177,60 +170,29 @@ export class StoreReplica {
     }
   }
 
-  private async get<T>(path: string): Promise<T> {
-    const response = await fetch(`${this.options.baseUrl}${path}`, { headers: { 'X-API-Key': this.options.apiKey }, signal: this.stopping.signal });
-    if (response.status === 401 || response.status === 403) {
-      throw new FatalError(`${response.status} for ${path}: check API_KEY and STORE_ID`);
-    }
-    if (!response.ok) {
-      const problem = await problemOf(response);
-      if (problem.code !== undefined && POSITION_REFUSED_CODES.has(problem.code)) {
-        throw new PositionRefused(problem.code, problem.detail ?? `${response.status}`);
-      }
-      throw new Error(`${response.status}${problem.code === undefined ? '' : ` ${problem.code}`} for ${path}`);
-    }
-    return (await response.json()) as T;
-  }
-
-  /** Runs `step`, retrying transient failures with a delay growing from 0.5 s to 30 s. */
-  private async retrying(step: () => Promise<void>): Promise<void> {
+  /**
+   * Runs `step`, trying again after a delay growing from 0.5 s to 30 s when it fails in a way
+   * that may pass (the client has already retried it within its own bounds). Undefined when the
+   * replica stopped first.
+   */
+  private async retrying<T>(step: () => Promise<T>): Promise<T | undefined> {
     for (let attempt = 0; !this.stopping.signal.aborted; attempt += 1) {
       try {
-        await step();
-        return;
+        return await step();
       } catch (error) {
-        if (error instanceof FatalError || error instanceof PositionRefused) {
-          throw error;
-        }
         if (this.stopping.signal.aborted) {
-          return;
+          return undefined;
+        }
+        if (error instanceof InventoryHttpError && (error.status === 401 || error.status === 403)) {
+          throw new Error(`${error.message}: check API_KEY and STORE_ID`, { cause: error });
         }
         const delay = Math.min(30_000, 500 * 2 ** attempt);
         this.options.log?.(`${error instanceof Error ? error.message : String(error)}; retrying in ${delay} ms`);
         await new Promise((resolve) => setTimeout(resolve, delay));
       }
     }
+    return undefined;
   }
-}
-
-/** A failure retrying cannot fix. */
-class FatalError extends Error {}
-
-/** The feed refused the position: the copy must be rebuilt from a snapshot. */
-class PositionRefused extends Error {
-  constructor(
-    readonly code: string,
-    readonly detail: string,
-  ) {
-    super(`${code}: ${detail}`);
-  }
-}
-
-async function problemOf(response: Response): Promise<Problem> {
-  if (response.headers.get('content-type')?.startsWith('application/problem+json') !== true) {
-    return {};
-  }
-  return ((await response.json().catch(() => undefined)) as Problem | undefined) ?? {};
 }
 
 if (require.main === module) {
