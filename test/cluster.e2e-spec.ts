@@ -217,6 +217,34 @@ describe('WORKERS=2', () => {
     expect(polls200).toBeGreaterThanOrEqual(7);
   }, LOADED_MACHINE_TIMEOUT_MS);
 
+  it('answers /metrics with the workers that answer while another is stuck (or dying)', async () => {
+    cluster = await spawnCluster(store);
+    const { service, workers } = cluster;
+    const stuck = workers.get(2)!;
+    process.kill(stuck, 'SIGSTOP');
+    try {
+      // New connections are dealt to both workers: those given to the stopped one get no answer.
+      const scrapes = await Promise.all(
+        Array.from({ length: 4 }, async () => {
+          try {
+            const response = await fetch(`${service.url}/metrics`, { signal: AbortSignal.timeout(10_000) });
+            return { status: response.status, text: await response.text() };
+          } catch {
+            return undefined;
+          }
+        }),
+      );
+      const answered = scrapes.filter((scrape) => scrape !== undefined);
+      expect(answered.length).toBeGreaterThan(0);
+      for (const scrape of answered) {
+        expect(scrape.status).toBe(200);
+        expect(scrape.text).toContain('inventory_queue_depth');
+      }
+    } finally {
+      process.kill(stuck, 'SIGCONT');
+    }
+  }, LOADED_MACHINE_TIMEOUT_MS);
+
   it('replaces a worker killed (-9) under load; every acknowledged change survives and cut requests recover by key', async () => {
     cluster = await spawnCluster(store);
     const { service, workers } = cluster;

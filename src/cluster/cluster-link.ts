@@ -14,6 +14,7 @@ export class ClusterLink implements OnModuleDestroy {
   /** The worker's id (1, 2, …), or undefined in a single process. */
   readonly workerId: number | undefined = cluster.isWorker ? cluster.worker?.id : undefined;
   private readonly committedHandlers: Array<(seq: number) => void> = [];
+  private ownMetrics: () => Promise<unknown[]> = () => Promise.resolve([]);
   private readonly pendingMetrics = new Map<number, { resolve: (text: string) => void; reject: (error: Error) => void; timer: NodeJS.Timeout }>();
   private requests = 0;
   private readonly onMessage = (message: unknown) => this.received(message);
@@ -42,6 +43,11 @@ export class ClusterLink implements OnModuleDestroy {
     this.committedHandlers.push(handler);
   }
 
+  /** What this worker answers when the primary collects the workers' metrics. */
+  serveMetrics(collect: () => Promise<unknown[]>): void {
+    this.ownMetrics = collect;
+  }
+
   /** Every worker's metrics, aggregated by the primary (prom-client's AggregatorRegistry). */
   clusterMetrics(): Promise<string> {
     const id = (this.requests += 1);
@@ -68,6 +74,8 @@ export class ClusterLink implements OnModuleDestroy {
     }
     if (message.type === 'inventory:committed') {
       this.committedHandlers.forEach((handler) => handler(message.seq));
+    } else if (message.type === 'inventory:metrics-collect') {
+      void this.ownMetrics().then((metrics) => this.send({ type: 'inventory:metrics-part', id: message.id, metrics }));
     } else if (message.type === 'inventory:metrics') {
       const pending = this.pendingMetrics.get(message.id);
       if (pending !== undefined) {

@@ -13,6 +13,15 @@ const QUICK_DEATH_MS = 10_000;
 const CRASH_LOOP_LIMIT = 5;
 /** Beyond the workers' own shutdown deadline, how long the primary waits for them to exit. */
 const EXIT_MARGIN_MS = 5000;
+/** How long the primary waits for the workers' metrics before it answers with those it has. */
+const METRICS_COLLECT_MS = 2000;
+
+/** A scrape being gathered: the workers yet to answer, and the metrics of those that did. */
+interface Collection {
+  readonly waiting: Set<number>;
+  readonly parts: unknown[][];
+  finish(): void;
+}
 
 /**
  * The primary of a cluster (WORKERS > 1): prepares the database once (migrations, demo data),
@@ -29,7 +38,8 @@ export async function runPrimary(config: AppConfig): Promise<void> {
     await connection.close();
   }
 
-  const metrics = new AggregatorRegistry();
+  const collections = new Map<number, Collection>();
+  let scrapes = 0;
   const startedAt = new Map<number, number>();
   let quickDeaths = 0;
   let stopping = false;
@@ -54,14 +64,47 @@ export async function runPrimary(config: AppConfig): Promise<void> {
     if (message.type === 'inventory:committed') {
       workers().forEach((worker) => worker !== from && send(worker, message));
     } else if (message.type === 'inventory:metrics-request') {
-      metrics.clusterMetrics().then(
-        (text) => send(from, { type: 'inventory:metrics', id: message.id, text }),
-        (error: Error) => send(from, { type: 'inventory:metrics', id: message.id, error: error.message }),
-      );
+      collectMetrics(from, message.id);
+    } else if (message.type === 'inventory:metrics-part') {
+      const collection = collections.get(message.id);
+      collection?.parts.push(message.metrics);
+      collection?.waiting.delete(from.id);
+      if (collection?.waiting.size === 0) {
+        collection.finish();
+      }
     }
   });
 
+  /**
+   * Asks every worker for its metrics and answers `asker` with their aggregate (prom-client's
+   * AggregatorRegistry: sums, or each metric's own aggregator). A worker that dies meanwhile, or
+   * does not answer in time, is left out rather than holding up the scrape.
+   */
+  const collectMetrics = (asker: Worker, askerId: number) => {
+    const id = (scrapes += 1);
+    const targets = workers().filter((worker) => worker.isConnected());
+    const finish = () => {
+      clearTimeout(timer);
+      collections.delete(id);
+      AggregatorRegistry.aggregate(collection.parts as Parameters<typeof AggregatorRegistry.aggregate>[0])
+        .metrics()
+        .then(
+          (text) => send(asker, { type: 'inventory:metrics', id: askerId, text }),
+          (error: Error) => send(asker, { type: 'inventory:metrics', id: askerId, error: error.message }),
+        );
+    };
+    const collection: Collection = { waiting: new Set(targets.map((worker) => worker.id)), parts: [], finish };
+    const timer = setTimeout(finish, METRICS_COLLECT_MS);
+    collections.set(id, collection);
+    targets.forEach((worker) => send(worker, { type: 'inventory:metrics-collect', id }));
+  };
+
   cluster.on('exit', (worker, code, signal) => {
+    for (const collection of collections.values()) {
+      if (collection.waiting.delete(worker.id) && collection.waiting.size === 0) {
+        collection.finish();
+      }
+    }
     const lived = Date.now() - (startedAt.get(worker.id) ?? 0);
     startedAt.delete(worker.id);
     if (stopping) {

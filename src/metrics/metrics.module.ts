@@ -1,4 +1,5 @@
 import { Global, Module } from '@nestjs/common';
+import { ClusterLink } from '../cluster/cluster-link';
 import { Metrics } from './metrics';
 import { MetricsController } from './metrics.controller';
 
@@ -8,4 +9,8 @@ import { MetricsController } from './metrics.controller';
   providers: [Metrics],
   exports: [Metrics],
 })
-export class MetricsModule {}
+export class MetricsModule {
+  constructor(metrics: Metrics, cluster: ClusterLink) {
+    cluster.serveMetrics(() => metrics.registry.getMetricsAsJSON());
+  }
+}

@@ -1,6 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import cluster from 'node:cluster';
-import { AggregatorRegistry, collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 
 const LATENCY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 
@@ -135,12 +134,6 @@ export class Metrics {
   private feedSubscribersProbe: () => number = () => 0;
   constructor() {
     collectDefaultMetrics({ register: this.registry });
-    if (cluster.isWorker) {
-      // A worker answers the primary's requests for its metrics with this registry's
-      // (prom-client listens for them once an AggregatorRegistry exists in the process).
-      AggregatorRegistry.setRegistries([this.registry]);
-      new AggregatorRegistry();
-    }
   }
 
   /** The update queue reports its depth when scraped. */
