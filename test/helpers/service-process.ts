@@ -11,7 +11,7 @@ export interface ServiceProcess {
   readonly url: string;
   /** Every line printed so far on stdout and stderr. */
   readonly output: string[];
-  /** Resolves with the exit code (or signal) once the process has ended. */
+  /** Resolves with the exit code (or signal) once the process has ended and all it printed is in `output`. */
   readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
   stop(signal?: NodeJS.Signals): Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
@@ -63,8 +63,10 @@ export async function spawnService(env: Record<string, string>, options: SpawnOp
   };
   child.stdout!.on('data', collector());
   child.stderr!.on('data', collector());
+  // 'close', not 'exit': 'exit' may come before the last lines the process printed have been
+  // read from its pipes, and a test reading `output` then would miss them.
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
-    child.on('exit', (code, signal) => resolve({ code, signal })),
+    child.on('close', (code, signal) => resolve({ code, signal })),
   );
   const service: ServiceProcess = {
     child,
