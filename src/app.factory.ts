@@ -2,12 +2,12 @@ import type { NestApplicationOptions } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import type { ServerResponse } from 'node:http';
-import helmet from 'helmet';
 import { Logger } from 'nestjs-pino';
 import { AppModule } from './app.module';
 import { AppConfig } from './config/app-config';
 import { requestLogging, ROOT_LOGGER } from './common/logging';
 import { answerMalformedRequests } from './common/http/malformed-request';
+import { securityHeaders } from './common/http/security-headers';
 import { Metrics } from './metrics/metrics';
 import { IDEMPOTENCY_KEY_HEADER, IDEMPOTENT_REPLAYED_HEADER } from './idempotency/idempotency-key';
 import { setupOpenApi } from './openapi';
@@ -19,27 +19,6 @@ export const APP_OPTIONS: NestApplicationOptions = {
   abortOnError: false,
 };
 
-/**
- * Security headers for every answer, the documentation pages included. The CSP allows what
- * Swagger UI needs and nothing else; no upgrade-insecure-requests, since the service is usually
- * reached over plain HTTP behind a TLS-terminating proxy (it would break /docs there).
- */
-const HELMET_OPTIONS: Parameters<typeof helmet>[0] = {
-  contentSecurityPolicy: {
-    directives: {
-      defaultSrc: ["'self'"],
-      scriptSrc: ["'self'"],
-      styleSrc: ["'self'", "'unsafe-inline'"],
-      imgSrc: ["'self'", 'data:'],
-      connectSrc: ["'self'"],
-      frameAncestors: ["'none'"],
-      upgradeInsecureRequests: null,
-    },
-  },
-  // Ignored (with a console error) on plain-HTTP origins, and there is no window to isolate.
-  crossOriginOpenerPolicy: false,
-};
-
 /** Everything done to the application after it is created; shared by the process and the e2e suites. */
 export function configureApp(app: NestExpressApplication): NestExpressApplication {
   app.useLogger(app.get(Logger));
@@ -47,7 +26,7 @@ export function configureApp(app: NestExpressApplication): NestExpressApplicatio
   // First, so every answer carries X-Request-Id and every request is logged, whatever ends it.
   app.use(requestLogging(app.get(ROOT_LOGGER)));
   // Registered on Express itself, so it also covers the routes Swagger adds outside Nest's pipeline.
-  app.use(helmet(HELMET_OPTIONS));
+  app.use(securityHeaders());
   // Routes that want an ETag set a meaningful one (the version); hashing every body is waste.
   app.set('etag', false);
   // Answers of the API depend on the API key: no shared cache may keep them. A route whose answer
