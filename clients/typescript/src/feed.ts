@@ -90,6 +90,22 @@ export class ChangeFeed implements AsyncIterable<FeedEvent> {
     return this.options.signal?.aborted === true;
   }
 
+  /**
+   * What a request of the feed that failed (its retries exhausted) comes to, the feed ending after
+   * it: nothing when the feed was stopped, the `resnapshot` event when the service refused the
+   * position; any other failure is thrown.
+   */
+  private refusedOrThrow(error: unknown): FeedEvent | undefined {
+    if (this.stopped()) {
+      return undefined;
+    }
+    const refusal = refusalOf(error);
+    if (refusal === undefined) {
+      throw error;
+    }
+    return { type: 'resnapshot', code: refusal.code, error: refusal.error, position: this.position };
+  }
+
   [Symbol.asyncIterator](): AsyncIterator<FeedEvent> {
     return (this.options.transport === 'sse' ? this.stream() : this.poll())[Symbol.asyncIterator]();
   }
@@ -101,14 +117,10 @@ export class ChangeFeed implements AsyncIterable<FeedEvent> {
       try {
         page = await this.source.getChanges({ after: this.position, storeId, limit, waitSeconds }, { signal, retry });
       } catch (error) {
-        if (this.stopped()) {
-          return;
+        const refused = this.refusedOrThrow(error);
+        if (refused !== undefined) {
+          yield refused;
         }
-        const refusal = refusalOf(error);
-        if (refusal === undefined) {
-          throw error;
-        }
-        yield { type: 'resnapshot', code: refusal.code, error: refusal.error, position: this.position };
         return;
       }
       if (page.changes.length > 0 || page.lastSeq !== this.position) {
@@ -129,14 +141,10 @@ export class ChangeFeed implements AsyncIterable<FeedEvent> {
       try {
         body = await this.source.openChangeStream({ after: this.position, storeId }, { signal, retry });
       } catch (error) {
-        if (this.stopped()) {
-          return;
+        const refused = this.refusedOrThrow(error);
+        if (refused !== undefined) {
+          yield refused;
         }
-        const refusal = refusalOf(error);
-        if (refusal === undefined) {
-          throw error;
-        }
-        yield { type: 'resnapshot', code: refusal.code, error: refusal.error, position: this.position };
         return;
       }
       const reader = body.getReader();
