@@ -1,5 +1,11 @@
+import { createHash } from 'node:crypto';
 import { parseApiKeys } from '../../config/app-config';
 import { ApiKeyRegistry } from './api-key-registry';
+
+jest.mock('node:crypto', () => {
+  const actual = jest.requireActual<typeof import('node:crypto')>('node:crypto');
+  return { ...actual, createHash: jest.fn(actual.createHash) };
+});
 
 describe('ApiKeyRegistry', () => {
   const registry = new ApiKeyRegistry(parseApiKeys('demo:*,pos1:store-1|store-2,ops:admin', []));
@@ -24,6 +30,18 @@ describe('ApiKeyRegistry', () => {
     expect(registry.authenticate('demo')!.id).toBe(ids[0]);
     expect(new ApiKeyRegistry(parseApiKeys('demo:*', [])).authenticate('demo')!.id).toBe(ids[0]);
     ids.forEach((id) => expect(id).toMatch(/^[0-9a-f]{32}$/));
+  });
+
+  it('hashes a right key once, then knows it; a wrong key is hashed every time', () => {
+    const fresh = new ApiKeyRegistry(parseApiKeys('demo:*', []));
+    const hashing = jest.mocked(createHash);
+    hashing.mockClear();
+    const first = fresh.authenticate('demo');
+    expect(fresh.authenticate('demo')).toBe(first);
+    expect(hashing).toHaveBeenCalledTimes(1);
+    fresh.authenticate('wrong');
+    fresh.authenticate('wrong');
+    expect(hashing).toHaveBeenCalledTimes(3);
   });
 
   it('limits store access to the key’s stores', () => {

@@ -18,6 +18,12 @@ function sha256(value: string): Buffer {
  */
 export class ApiKeyRegistry {
   private readonly keys: readonly RegisteredKey[];
+  /**
+   * Keys that authenticated, by their text, so a working key is hashed and compared once rather
+   * than on every request. Only right keys enter, so it never outgrows the configured keys; a hit
+   * or a miss tells a guesser only whether the key is right, which the answer tells anyway.
+   */
+  private readonly authenticated = new Map<string, Client>();
 
   constructor(entries: readonly ApiKeyEntry[]) {
     this.keys = entries.map((entry) => {
@@ -32,12 +38,19 @@ export class ApiKeyRegistry {
     if (presented === undefined || presented.length === 0 || presented.length > 256) {
       return undefined;
     }
+    const known = this.authenticated.get(presented);
+    if (known !== undefined) {
+      return known;
+    }
     const digest = sha256(presented);
     let match: Client | undefined;
     for (const key of this.keys) {
       if (timingSafeEqual(key.digest, digest)) {
         match = key.client;
       }
+    }
+    if (match !== undefined) {
+      this.authenticated.set(presented, match);
     }
     return match;
   }
