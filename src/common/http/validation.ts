@@ -1,6 +1,7 @@
 import { type ArgumentMetadata, ValidationPipe, type ValidationPipeOptions } from '@nestjs/common';
 import type { ValidationError } from 'class-validator';
 import { ApiError, type FieldIssue } from '../errors/api-error';
+import { acceptQuickly } from './fast-accept';
 
 /** `updates.1.delta` style paths become `updates[1].delta`. */
 function childPath(parent: string, property: string): string {
@@ -61,9 +62,14 @@ export function inheritedNameIssues(value: unknown, path = ''): FieldIssue[] {
 /** Nest's ValidationPipe, refusing inherited-member names that it would silently drop. */
 export class StrictValidationPipe extends ValidationPipe {
   override async transform(value: unknown, metadata: ArgumentMetadata): Promise<unknown> {
-    // Looked for before Nest's pipe runs: it deletes `__proto__` and `constructor` keys in place.
     // Only where a DTO is validated (a custom decorator's value is not a request part).
-    const issues = this.toValidate(metadata) ? inheritedNameIssues(value) : [];
+    const validated = this.toValidate(metadata);
+    const accepted = validated ? acceptQuickly(metadata.metatype, value) : undefined;
+    if (accepted !== undefined) {
+      return accepted;
+    }
+    // Looked for before Nest's pipe runs: it deletes `__proto__` and `constructor` keys in place.
+    const issues = validated ? inheritedNameIssues(value) : [];
     // The DTO rules run first, so an unknown field is named itself rather than a name inside it.
     const transformed: unknown = await super.transform(value, metadata);
     if (issues.length > 0) {

@@ -8,12 +8,22 @@ function requiredOr(message: string) {
   return (args: ValidationArguments): string => (args.value === undefined ? 'is required' : message);
 }
 
+// The checks each decorator below makes, also used where a DTO accepts a valid value without
+// the validation libraries (common/http/fast-accept.ts), so the two cannot disagree.
+export const isIdentifier = (value: unknown): value is string => typeof value === 'string' && IDENTIFIER_PATTERN.test(value);
+export const isIdempotencyKey = (value: unknown): value is string => typeof value === 'string' && IDEMPOTENCY_KEY_PATTERN.test(value);
+export const isReason = (value: unknown): value is string => typeof value === 'string' && REASON_PATTERN.test(value);
+export const isReference = (value: unknown): value is string => typeof value === 'string' && REFERENCE_PATTERN.test(value);
+export function isIntegerBetween(min: number, max: number, options: { nonZero?: boolean } = {}): (value: unknown) => value is number {
+  return (value: unknown): value is number => typeof value === 'number' && Number.isSafeInteger(value) && value >= min && value <= max && !(options.nonZero === true && value === 0);
+}
+
 /** storeId / productId: 1-64 characters of [A-Za-z0-9._:-] */
 export function IsIdentifier(): PropertyDecorator {
   return ValidateBy({
     name: 'isIdentifier',
     validator: {
-      validate: (value: unknown) => typeof value === 'string' && IDENTIFIER_PATTERN.test(value),
+      validate: isIdentifier,
       defaultMessage: requiredOr('must be a string of 1-64 characters from A-Z a-z 0-9 . _ : -'),
     },
   });
@@ -23,7 +33,7 @@ export function IsIdempotencyKey(): PropertyDecorator {
   return ValidateBy({
     name: 'isIdempotencyKey',
     validator: {
-      validate: (value: unknown) => typeof value === 'string' && IDEMPOTENCY_KEY_PATTERN.test(value),
+      validate: isIdempotencyKey,
       defaultMessage: requiredOr('must be a string of 1-255 printable ASCII characters'),
     },
   });
@@ -39,8 +49,7 @@ export function IsIntegerBetween(min: number, max: number, options: { nonZero?: 
     ValidateBy({
       name: 'isIntegerBetween',
       validator: {
-        validate: (value: unknown) =>
-          typeof value === 'number' && Number.isSafeInteger(value) && value >= min && value <= max && !(options.nonZero && value === 0),
+        validate: isIntegerBetween(min, max, options),
         defaultMessage: requiredOr(description),
       },
     }),
@@ -55,7 +64,7 @@ export function IsReason(): PropertyDecorator {
   return ValidateBy({
     name: 'isReason',
     validator: {
-      validate: (value: unknown) => typeof value === 'string' && REASON_PATTERN.test(value),
+      validate: isReason,
       defaultMessage: () => 'must be 1-64 characters of a-z 0-9 _ starting with a letter (e.g. sale, received, cycle_count)',
     },
   });
@@ -66,7 +75,7 @@ export function IsReference(): PropertyDecorator {
   return ValidateBy({
     name: 'isReference',
     validator: {
-      validate: (value: unknown) => typeof value === 'string' && REFERENCE_PATTERN.test(value),
+      validate: isReference,
       defaultMessage: () => 'must be 1-255 printable ASCII characters',
     },
   });

@@ -3,14 +3,20 @@ import { Type } from 'class-transformer';
 import { ArrayMaxSize, ArrayMinSize, IsArray, IsBoolean, ValidateNested } from 'class-validator';
 import { MAX_ABS_DELTA, MAX_VERSION } from '../domain/stock-level';
 import { MAX_QUANTITY } from '../domain/stock-level';
+import { acceptArray, acceptObject } from '../../common/http/fast-accept';
 import {
   IDENTIFIER_PATTERN,
   IsIdempotencyKey,
+  isIdempotencyKey,
   IsIdentifier,
+  isIdentifier,
   IsIntegerBetween,
+  isIntegerBetween,
   IsOptionalButNotNull,
   IsReason,
+  isReason,
   IsReference,
+  isReference,
   REASON_PATTERN,
 } from './constraints';
 
@@ -32,7 +38,17 @@ class ChangeNoteDto {
   reference?: string;
 }
 
+const isDelta = isIntegerBetween(-MAX_ABS_DELTA, MAX_ABS_DELTA, { nonZero: true });
+const isVersion = isIntegerBetween(0, MAX_VERSION);
+const NOTE_CHECKS = { reason: isReason, reference: isReference };
+
 export class InventoryUpdateCreateDto extends ChangeNoteDto {
+  /** A single update valid in every respect, taken without the validation libraries (common/http/fast-accept.ts). */
+  static readonly accept = acceptObject<InventoryUpdateCreateDto>(
+    { storeId: isIdentifier, productId: isIdentifier, delta: isDelta, version: isVersion },
+    { ...NOTE_CHECKS, idempotencyKey: isIdempotencyKey },
+  );
+
   @ApiProperty({ ...idProperty, example: 'store-1' })
   @IsIdentifier()
   storeId!: string;
@@ -56,6 +72,8 @@ export class InventoryUpdateCreateDto extends ChangeNoteDto {
 }
 
 export class InventoryBatchItemDto extends ChangeNoteDto {
+  static readonly accept = acceptObject<InventoryBatchItemDto>({ productId: isIdentifier, delta: isDelta, version: isVersion, idempotencyKey: isIdempotencyKey }, NOTE_CHECKS);
+
   @ApiProperty({ ...idProperty, example: 'SKU-003' })
   @IsIdentifier()
   productId!: string;
@@ -74,6 +92,12 @@ export class InventoryBatchItemDto extends ChangeNoteDto {
 }
 
 export class InventoryBatchUpdateCreateDto {
+  /** A batch valid in every respect (each item too), taken without the validation libraries. */
+  static readonly accept = acceptObject<InventoryBatchUpdateCreateDto>(
+    { storeId: isIdentifier, updates: acceptArray(1, MAX_BATCH_ITEMS, InventoryBatchItemDto.accept) },
+    { atomic: (value) => typeof value === 'boolean' },
+  );
+
   @ApiProperty({ ...idProperty, example: 'store-1' })
   @IsIdentifier()
   storeId!: string;

@@ -1,10 +1,13 @@
 import { ApiProperty } from '@nestjs/swagger';
 import { IsOptional, IsString } from 'class-validator';
 import { QueryInteger } from '../../common/http/query-integer.decorator';
-import { IsIdentifier } from './constraints';
+import { acceptObject } from '../../common/http/fast-accept';
+import { IsIdentifier, isIdentifier } from './constraints';
 import { availableOf, type StockLevel } from '../domain/stock-level';
 
 export class StockLevelParamsDto {
+  static readonly accept = acceptObject<StockLevelParamsDto>({ storeId: isIdentifier, productId: isIdentifier });
+
   @ApiProperty({ example: 'store-1' })
   @IsIdentifier()
   storeId!: string;
@@ -15,6 +18,8 @@ export class StockLevelParamsDto {
 }
 
 export class ProductParamsDto {
+  static readonly accept = acceptObject<ProductParamsDto>({ productId: isIdentifier });
+
   @ApiProperty({ example: 'SKU-001' })
   @IsIdentifier()
   productId!: string;
@@ -112,6 +117,8 @@ export class ProductStockResponseDto {
 export const MAX_LIST_PAGE = 500;
 
 export class StoreParamsDto {
+  static readonly accept = acceptObject<StoreParamsDto>({ storeId: isIdentifier });
+
   @ApiProperty({ example: 'store-1' })
   @IsIdentifier()
   storeId!: string;

@@ -1,0 +1,145 @@
+import { ValidationPipe } from '@nestjs/common';
+import { type Accepter, acceptQuickly } from '../../common/http/fast-accept';
+import { createValidationPipe, inheritedNameIssues, VALIDATION_OPTIONS } from '../../common/http/validation';
+import { InventoryBatchItemDto, InventoryBatchUpdateCreateDto, InventoryUpdateCreateDto } from './inventory-update.dto';
+import { ProductParamsDto, StockLevelParamsDto, StoreParamsDto } from './stock-level.dto';
+
+type Json = Record<string, unknown>;
+
+/** Values that break some rule somewhere: wrong types, edges of ranges and patterns. */
+const ODD_VALUES: unknown[] = [
+  null,
+  '',
+  ' ',
+  'a'.repeat(64),
+  'a'.repeat(65),
+  'k'.repeat(255),
+  'k'.repeat(256),
+  'store 1',
+  'SKU/1',
+  'é',
+  'sale',
+  'Sale',
+  '_sale',
+  'line\nbreak',
+  '5',
+  0,
+  -0,
+  1,
+  -1,
+  1.5,
+  1e9,
+  1e9 + 1,
+  -1e9,
+  -1e9 - 1,
+  2 ** 53,
+  Number.MAX_SAFE_INTEGER,
+  true,
+  false,
+  [],
+  {},
+  [1],
+];
+
+/** The decorators' verdict, as the pipe gave it before any DTO could accept quickly. */
+async function decoratorsAccept(metatype: new () => object, value: unknown): Promise<Json | undefined> {
+  const copy: unknown = JSON.parse(JSON.stringify(value));
+  if (inheritedNameIssues(copy).length > 0) {
+    return undefined;
+  }
+  try {
+    const instance = (await new ValidationPipe(VALIDATION_OPTIONS).transform(copy, { type: 'body', metatype })) as object;
+    return JSON.parse(JSON.stringify(instance)) as Json;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The valid value itself, each field left out, each field given every odd value, and extra fields. */
+function variantsOf(valid: Json): unknown[] {
+  const variants: unknown[] = [valid, null, [], 'text', 5, [valid]];
+  for (const field of Object.keys(valid)) {
+    const { [field]: _left, ...without } = valid;
+    variants.push(without);
+    for (const odd of ODD_VALUES) {
+      variants.push({ ...valid, [field]: odd });
+    }
+  }
+  variants.push({ ...valid, extra: 1 }, { ...valid, reason: 'sale', reference: 'order-1' }, { ...valid, reason: null }, { ...valid, atomic: true });
+  variants.push(JSON.parse(`{"__proto__": {"x": 1}, ${JSON.stringify(valid).slice(1)}`), JSON.parse(`{"constructor": 1, ${JSON.stringify(valid).slice(1)}`));
+  return variants;
+}
+
+const validItem = { productId: 'SKU-1', delta: -2, version: 3, idempotencyKey: 'item-1' };
+
+const CASES: ReadonlyArray<{ name: string; metatype: (new () => object) & { accept: Accepter<unknown> }; valid: Json[]; extra?: unknown[] }> = [
+  {
+    name: 'a single update',
+    metatype: InventoryUpdateCreateDto,
+    valid: [
+      { storeId: 'store-1', productId: 'SKU-001', delta: 5, version: 0, idempotencyKey: 'k-1' },
+      { storeId: 'a', productId: 'b.c_d:e-f', delta: -1e9, version: 1e9, reason: 'cycle_count', reference: 'order #1' },
+    ],
+  },
+  { name: 'a batch item', metatype: InventoryBatchItemDto, valid: [validItem, { ...validItem, reason: 'received', reference: 'po-9' }] },
+  {
+    name: 'a batch',
+    metatype: InventoryBatchUpdateCreateDto,
+    valid: [
+      { storeId: 'store-1', updates: [validItem] },
+      { storeId: 'store-1', atomic: false, updates: Array.from({ length: 100 }, (_, index) => ({ ...validItem, idempotencyKey: `k-${index}` })) },
+    ],
+    extra: [
+      { storeId: 'store-1', updates: [] },
+      { storeId: 'store-1', updates: Array.from({ length: 101 }, (_, index) => ({ ...validItem, idempotencyKey: `k-${index}` })) },
+      ...variantsOf(validItem).map((item) => ({ storeId: 'store-1', updates: [validItem, item] })),
+    ],
+  },
+  { name: 'a level’s path', metatype: StockLevelParamsDto, valid: [{ storeId: 'store-1', productId: 'SKU-001' }] },
+  { name: 'a product’s path', metatype: ProductParamsDto, valid: [{ productId: 'SKU-001' }] },
+  { name: 'a store’s path', metatype: StoreParamsDto, valid: [{ storeId: 'store-1' }] },
+];
+
+describe.each(CASES)('accepting $name without the validation libraries', ({ metatype, valid, extra = [] }) => {
+  it('accepts every valid value, unchanged', async () => {
+    for (const value of valid) {
+      expect(metatype.accept(value)).toBe(value);
+      expect(await decoratorsAccept(metatype, value)).toEqual(value);
+    }
+  });
+
+  it('never accepts what the decorators refuse, and takes what it accepts as they would', async () => {
+    const variants = [...valid.flatMap(variantsOf), ...extra];
+    let refusedByBoth = 0;
+    for (const variant of variants) {
+      const quick = metatype.accept(variant);
+      const decorators = await decoratorsAccept(metatype, variant);
+      if (quick !== undefined) {
+        expect({ variant, decorators }).toEqual({ variant, decorators: JSON.parse(JSON.stringify(quick)) });
+      } else if (decorators === undefined) {
+        refusedByBoth += 1;
+      }
+    }
+    // The variants do reach refusals, so the comparison above is not only among valid values.
+    expect(refusedByBoth).toBeGreaterThan(variants.length / 2);
+  });
+});
+
+describe('the validation pipe', () => {
+  class Accepting {
+    static accept = (value: unknown) => (value === 'ok' ? { taken: 'quickly' } : undefined);
+  }
+  class Inheriting extends Accepting {}
+
+  it('takes what a DTO accepts without validating it, and validates the rest', async () => {
+    const pipe = createValidationPipe();
+    await expect(pipe.transform('ok', { type: 'body', metatype: Accepting })).resolves.toEqual({ taken: 'quickly' });
+    // Not accepted: validated, and a plain string is not an object.
+    await expect(pipe.transform('other', { type: 'body', metatype: Accepting })).rejects.toThrow();
+  });
+
+  it('does not let a subclass accept by its parent’s rules', async () => {
+    expect(acceptQuickly(Inheriting, 'ok')).toBeUndefined();
+    await expect(createValidationPipe().transform('ok', { type: 'body', metatype: Inheriting })).rejects.toThrow();
+  });
+});
