@@ -1,6 +1,6 @@
 import { Module } from '@nestjs/common';
 import { IdempotencyCache } from './idempotency-cache';
-import { IdempotencyInterceptor } from './idempotency.interceptor';
+import { IdempotencyFastPath } from './idempotency-fast-path';
 import { IdempotencySweeper } from './idempotency-sweeper';
 import { IdempotencyRepository } from './persistence/idempotency.repository';
 import { KyselyIdempotencyRepository } from './persistence/kysely-idempotency.repository';
@@ -8,10 +8,10 @@ import { KyselyIdempotencyRepository } from './persistence/kysely-idempotency.re
 @Module({
   providers: [
     IdempotencyCache,
-    IdempotencyInterceptor,
+    IdempotencyFastPath,
     IdempotencySweeper,
     { provide: IdempotencyRepository, useClass: KyselyIdempotencyRepository },
   ],
-  exports: [IdempotencyCache, IdempotencyInterceptor],
+  exports: [IdempotencyCache, IdempotencyFastPath],
 })
 export class IdempotencyModule {}

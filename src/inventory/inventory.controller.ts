@@ -1,4 +1,4 @@
-import { Body, Controller, Get, Headers, HttpCode, Param, Post, Put, Query, Res, UseInterceptors } from '@nestjs/common';
+import { Body, Controller, Get, Headers, HttpCode, Param, Post, Put, Query, Res } from '@nestjs/common';
 import { ApiBody, ApiExtraModels, ApiHeader, ApiOkResponse, ApiOperation, ApiResponse, ApiSecurity, ApiTags, getSchemaPath } from '@nestjs/swagger';
 import type { Response } from 'express';
 import { Client } from '../common/auth/client';
@@ -7,7 +7,6 @@ import { ApiAuthenticatedRoute, ApiProblemResponse, RETRY_AFTER_HEADER } from '.
 import { ApiError, type FieldIssue } from '../common/errors/api-error';
 import { AdminOnly } from '../common/auth/admin-only.decorator';
 import { RequestId } from '../common/http/request-id.decorator';
-import { IdempotencyInterceptor } from '../idempotency/idempotency.interceptor';
 import { type HeaderKey, IDEMPOTENCY_KEY_HEADER, IDEMPOTENT_REPLAYED_HEADER } from '../idempotency/idempotency-key';
 import { IdempotencyKeyHeader } from '../idempotency/idempotency-key-header.decorator';
 import type { SetLevelCommand } from './domain/update-command';
@@ -45,7 +44,6 @@ export class InventoryController {
 
   @Post('inventory/updates')
   @HttpCode(200)
-  @UseInterceptors(IdempotencyInterceptor)
   @ApiOperation({
     summary: 'Change stock: one update, or a batch for one store',
     description:
@@ -81,6 +79,9 @@ export class InventoryController {
     @RequestId() requestId: string,
     @Res({ passthrough: true }) response: Response,
   ): Promise<string> {
+    if (request.kind === 'replay') {
+      return sendReply(response, { ...request.response, replayed: true });
+    }
     const reply =
       request.kind === 'batch'
         ? await this.inventory.applyBatch(client, request.storeId, request.commands, request.atomic, requestId)

@@ -1,6 +1,11 @@
 import fc from 'fast-check';
 import { ApiError } from '../common/errors/api-error';
+import { SystemClock } from '../common/clock';
+import type { AppConfig } from '../config/app-config';
+import { IdempotencyCache } from '../idempotency/idempotency-cache';
+import { IdempotencyFastPath } from '../idempotency/idempotency-fast-path';
 import { parseIdempotencyKeyHeader } from '../idempotency/idempotency-key';
+import { Metrics } from '../metrics/metrics';
 import { type UpdateRequest, UpdateRequestPipe } from './update-request.pipe';
 
 /**
@@ -206,10 +211,13 @@ type Outcome = { readonly ok: true; readonly value: UpdateRequest } | { readonly
  * (quoted, `"` and `\\` escaped), so every key string — commas and quotes included — reaches
  * the pipe through the header parser.
  */
+// Nothing is cached: every input is validated.
+const pipe = new UpdateRequestPipe(new IdempotencyFastPath(new IdempotencyCache({ idempotencyCacheSize: 10 } as AppConfig, new SystemClock()), new Metrics()));
+
 async function run(body: unknown, header: string | undefined): Promise<Outcome> {
   const idempotencyKeyHeader = header === undefined ? undefined : parseIdempotencyKeyHeader(`"${header.replace(/[\\"]/g, (char) => `\\${char}`)}"`);
   try {
-    return { ok: true, value: await new UpdateRequestPipe().transform({ body, idempotencyKeyHeader }) };
+    return { ok: true, value: await pipe.transform({ body, idempotencyKeyHeader, clientId: 'client-a' }) };
   } catch (error) {
     return { ok: false, error };
   }

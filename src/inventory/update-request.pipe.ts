@@ -2,35 +2,46 @@ import { createParamDecorator, type ExecutionContext, Injectable, type PipeTrans
 import type { Request } from 'express';
 import { ApiError, type FieldIssue } from '../common/errors/api-error';
 import { createValidationPipe } from '../common/http/validation';
+import { IdempotencyFastPath } from '../idempotency/idempotency-fast-path';
 import { type HeaderKey, IDEMPOTENCY_KEY_HEADER, idempotencyKeyHeaderOf, resolveIdempotencyKey } from '../idempotency/idempotency-key';
+import type { StoredResponse } from '../idempotency/stored-response';
 import type { ChangeNote, UpdateCommand } from './domain/update-command';
 import { InventoryBatchUpdateCreateDto, InventoryUpdateCreateDto, MAX_BATCH_ITEMS } from './dto/inventory-update.dto';
 
-/** What an update request carries before validation: the body and the key header. */
+/** What an update request carries before validation: the body, the key header, and who sends it. */
 export interface RawUpdateRequest {
   readonly body: unknown;
   readonly idempotencyKeyHeader: HeaderKey;
+  readonly clientId: string | undefined;
 }
 
 export const RawUpdate = createParamDecorator((_data: unknown, context: ExecutionContext): RawUpdateRequest => {
   const request = context.switchToHttp().getRequest<Request>();
-  return { body: request.body, idempotencyKeyHeader: idempotencyKeyHeaderOf(request) };
+  return { body: request.body, idempotencyKeyHeader: idempotencyKeyHeaderOf(request), clientId: request.client?.id };
 });
 
 export type UpdateRequest =
+  | { readonly kind: 'replay'; readonly response: StoredResponse }
   | { readonly kind: 'single'; readonly command: UpdateCommand }
   | { readonly kind: 'batch'; readonly storeId: string; readonly atomic: boolean; readonly commands: readonly UpdateCommand[] };
 
 /**
- * One endpoint takes two shapes: a body with `updates` is a batch, anything else a single
- * update. Each is validated as its own DTO with the global validation rules, together with
- * the idempotency-key rules, so one 400 names every field at fault.
+ * An exact retry of a completed single update is answered from the idempotency cache before
+ * anything else. Otherwise one endpoint takes two shapes: a body with `updates` is a batch,
+ * anything else a single update. Each is validated as its own DTO with the global validation
+ * rules, together with the idempotency-key rules, so one 400 names every field at fault.
  */
 @Injectable()
 export class UpdateRequestPipe implements PipeTransform<RawUpdateRequest, Promise<UpdateRequest>> {
   private readonly validation = createValidationPipe();
 
-  async transform({ body, idempotencyKeyHeader }: RawUpdateRequest): Promise<UpdateRequest> {
+  constructor(private readonly fastPath: IdempotencyFastPath) {}
+
+  async transform({ body, idempotencyKeyHeader, clientId }: RawUpdateRequest): Promise<UpdateRequest> {
+    const replay = this.fastPath.replayOf(clientId, body, idempotencyKeyHeader);
+    if (replay !== undefined) {
+      return { kind: 'replay', response: replay };
+    }
     if (typeof body !== 'object' || body === null || Array.isArray(body)) {
       throw ApiError.invalidField('body', 'must be a JSON object: a single update or a batch with `updates`');
     }
