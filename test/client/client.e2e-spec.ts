@@ -1,6 +1,5 @@
 import { type Change, type FeedEvent, type FeedOptions, InventoryClient, InventoryHttpError, UpdateRejectedError } from '../../clients/typescript/src';
-import { createTestStore, type TestStore } from '../helpers/dialect';
-import { type ServiceProcess, spawnService } from '../helpers/service-process';
+import { useServiceFixture } from '../helpers/service-fixture';
 import { TEST_API_KEYS } from '../helpers/test-app';
 import { LOADED_MACHINE_TIMEOUT_MS, waitFor } from '../helpers/wait';
 
@@ -55,19 +54,11 @@ function follow(client: InventoryClient, options: Omit<FeedOptions, 'signal'>) {
 }
 
 describe('client: calls against the service', () => {
-  let store: TestStore;
-  let service: ServiceProcess | undefined;
+  const fixture = useServiceFixture('suite');
   let url: string;
 
   beforeAll(async () => {
-    store = await createTestStore();
-    service = await spawnService({ ...store.env, ...ENV });
-    url = service.url;
-  });
-
-  afterAll(async () => {
-    await service?.stop('SIGKILL');
-    await store.dispose();
+    url = (await fixture.spawn(ENV)).url;
   });
 
   it('throws decisions at once, as typed errors carrying the problem details', async () => {
@@ -202,20 +193,10 @@ describe('client: calls against the service', () => {
 });
 
 describe('client: the feed across a restart and behind the retention', () => {
-  let store: TestStore;
-  let service: ServiceProcess | undefined;
-
-  beforeEach(async () => {
-    store = await createTestStore();
-  });
-
-  afterEach(async () => {
-    await service?.stop('SIGKILL');
-    await store.dispose();
-  });
+  const fixture = useServiceFixture('test');
 
   it('carries on through a restart of the service, from its last seq, without a gap or a repeat (long poll and stream)', async () => {
-    service = await spawnService({ ...store.env, ...ENV });
+    const service = await fixture.spawn(ENV);
     const { port } = service;
     const client = new InventoryClient({ baseUrl: service.url, apiKey: 'demo', retry: { maxElapsedMs: 120_000, maxAttempts: 1_000, maxDelayMs: 500 } });
     const after = (await client.listLevels('store-1')).lastSeq;
@@ -225,7 +206,7 @@ describe('client: the feed across a restart and behind the retention', () => {
       await waitFor('both feeds to deliver the change before the restart', () => feeds.every((following) => following.changes().length === 1));
 
       expect((await service.stop('SIGTERM')).code).toBe(0);
-      service = await spawnService({ ...store.env, ...ENV, PORT: String(port) });
+      await fixture.spawn({ ...ENV, PORT: String(port) });
       keys.push((await client.update({ storeId: 'store-1', productId: 'SKU-008', delta: 1, version: 12 })).idempotencyKey);
       await waitFor('both feeds to deliver the change after the restart', () => feeds.every((following) => following.changes().length >= 2), { timeoutMs: 60_000 });
       for (const following of feeds) {
@@ -240,7 +221,7 @@ describe('client: the feed across a restart and behind the retention', () => {
   }, LOADED_MACHINE_TIMEOUT_MS);
 
   it.each(['long-poll', 'sse'] as const)('tells the caller to take a fresh snapshot (%s) when the position is older than the ledger keeps', async (transport) => {
-    service = await spawnService({ ...store.env, ...ENV, LEDGER_RETENTION: '1s', LEDGER_PRUNE_INTERVAL_MS: '100' });
+    const service = await fixture.spawn({ ...ENV, LEDGER_RETENTION: '1s', LEDGER_PRUNE_INTERVAL_MS: '100' });
     const client = new InventoryClient({ baseUrl: service.url, apiKey: 'demo' });
     await client.update({ storeId: 'store-1', productId: 'SKU-001', delta: 1, version: 12 });
     await waitFor('the ledger pruned', async () => (await client.history('store-1', 'SKU-001')).prunedThroughSeq > 0, { timeoutMs: 30_000 });

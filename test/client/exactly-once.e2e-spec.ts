@@ -1,12 +1,10 @@
 import { InventoryClient, InventoryNetworkError, type RetryEvent } from '../../clients/typescript/src';
 import { type Acknowledged, ledgerAgainstAcknowledged, ledgerThroughFeed } from '../helpers/client-ledger';
-import { createTestStore, type TestStore } from '../helpers/dialect';
 import { insertLevels } from '../helpers/direct-database';
 import { seededRandom } from '../helpers/load';
-import { type ServiceProcess, spawnService } from '../helpers/service-process';
-import { TcpProxy } from '../helpers/tcp-proxy';
+import { useServiceFixture } from '../helpers/service-fixture';
 import { LOADED_MACHINE_TIMEOUT_MS, waitFor } from '../helpers/wait';
-import { queueDepth, spawnGatedService } from '../helpers/write-gate';
+import { queueDepth } from '../helpers/write-gate';
 
 const WORKERS = 8;
 /** Changes acknowledged before the fault, and again after it, so that it falls in the middle of a load. */
@@ -43,30 +41,14 @@ function keysCutSince(load: Load, from: number): Set<string> {
  * service killed with SIGKILL in the same state and started again.
  */
 describe('client: exactly once through cut connections and a killed service', () => {
-  let store: TestStore;
-  let service: ServiceProcess | undefined;
-  let proxy: TcpProxy | undefined;
-
-  beforeEach(async () => {
-    store = await createTestStore();
-  });
-
-  afterEach(async () => {
-    await proxy?.close();
-    await service?.stop('SIGKILL');
-    await store.dispose();
-  });
+  const fixture = useServiceFixture('test');
 
   it('connections cut mid-request: each retry (same key) gets the stored answer of the change its cut try applied', async () => {
     const STORE = 'cut-store';
-    const started = await spawnGatedService({ ...store.env, ...ENV });
-    service = started.service;
-    const { gate } = started;
-    const running = started.service;
+    const { service: running, gate } = await fixture.spawnGated(ENV);
     const products = Array.from({ length: WORKERS }, (_, index) => `CUT-${index}`);
-    await insertLevels(store, STORE, products);
-    proxy = await TcpProxy.start('127.0.0.1', running.port);
-    const through = proxy;
+    await insertLevels(fixture.store, STORE, products);
+    const through = await fixture.proxyTo(running);
 
     const load = newLoad();
     const client = clientFor(`http://127.0.0.1:${through.port}`, load);
@@ -123,13 +105,10 @@ describe('client: exactly once through cut connections and a killed service', ()
 
   it('service killed (SIGKILL) mid-load and started again: read-modify-write clients end with every change applied once', async () => {
     const STORE = 'kill-store';
-    const started = await spawnGatedService({ ...store.env, ...ENV });
-    service = started.service;
-    const { gate } = started;
-    const killed = started.service;
+    const { service: killed, gate } = await fixture.spawnGated(ENV);
     const products = ['KILL-A', 'KILL-B', 'KILL-C', 'KILL-D'];
     const INITIAL = 100;
-    await insertLevels(store, STORE, products, INITIAL);
+    await insertLevels(fixture.store, STORE, products, INITIAL);
 
     const load = newLoad();
     /** Requests sent and not answered. */
@@ -173,8 +152,7 @@ describe('client: exactly once through cut connections and a killed service', ()
     const acknowledgedBeforeRestart = load.acknowledged.length;
 
     // Started again on the same database and port, while the clients keep retrying.
-    service = await spawnService({ ...store.env, ...ENV, PORT: String(killed.port) });
-    const restarted = service;
+    const restarted = await fixture.spawn({ ...ENV, PORT: String(killed.port) });
     await waitFor('changes acknowledged after the restart', () => load.acknowledged.length >= acknowledgedBeforeRestart + ACKS_AROUND_FAULT || load.unexpected.length > 0, {
       timeoutMs: 120_000,
     });

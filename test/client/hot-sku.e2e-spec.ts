@@ -1,9 +1,8 @@
 import { type AdjustResult, InventoryClient } from '../../clients/typescript/src';
 import { type Acknowledged, ledgerAgainstAcknowledged, ledgerThroughFeed } from '../helpers/client-ledger';
-import { createTestStore, type TestStore } from '../helpers/dialect';
 import { insertLevels } from '../helpers/direct-database';
 import { isGapFree, seededRandom } from '../helpers/load';
-import { type ServiceProcess, spawnService } from '../helpers/service-process';
+import { useServiceFixture } from '../helpers/service-fixture';
 import { LOADED_MACHINE_TIMEOUT_MS } from '../helpers/wait';
 
 const STORE = 'hot-store';
@@ -19,22 +18,11 @@ const INITIAL = 50;
  * arithmetic must come out exact: the level moved by exactly the deltas acknowledged, once each.
  */
 describe('client: adjustWithRetry on a hot SKU', () => {
-  let store: TestStore;
-  let service: ServiceProcess | undefined;
-
-  beforeAll(async () => {
-    store = await createTestStore();
-  });
-
-  afterAll(async () => {
-    await service?.stop('SIGKILL');
-    await store.dispose();
-  });
+  const fixture = useServiceFixture('suite');
 
   it('16 concurrent read-modify-write clients end with exact arithmetic and gap-free versions', async () => {
-    service = await spawnService({ ...store.env, LOG_LEVEL: 'warn', RATE_LIMIT_PER_SECOND: '0' });
-    const running = service;
-    await insertLevels(store, STORE, [SKU], INITIAL);
+    const running = await fixture.spawn({ LOG_LEVEL: 'warn', RATE_LIMIT_PER_SECOND: '0' });
+    await insertLevels(fixture.store, STORE, [SKU], INITIAL);
 
     const decided: number[] = [];
     const results = await Promise.all(

@@ -1,10 +1,9 @@
 import { InventoryClient, InventoryHttpError, type RetryEvent } from '../../clients/typescript/src';
 import { ledgerAgainstAcknowledged, ledgerThroughFeed } from '../helpers/client-ledger';
-import { createTestStore, type TestStore } from '../helpers/dialect';
 import { insertLevels } from '../helpers/direct-database';
-import type { ServiceProcess } from '../helpers/service-process';
+import { useServiceFixture } from '../helpers/service-fixture';
 import { LOADED_MACHINE_TIMEOUT_MS, waitFor } from '../helpers/wait';
-import { queueDepth, spawnGatedService } from '../helpers/write-gate';
+import { queueDepth } from '../helpers/write-gate';
 
 const STORE = 'busy-store';
 
@@ -45,24 +44,11 @@ function recordingClient(url: string, exchanges: Exchange[], retries: RetryEvent
  * gate the test controls, so the refusals happen when the test says.
  */
 describe('client: retries of 503 and 504 answered by the service', () => {
-  let store: TestStore;
-  let service: ServiceProcess | undefined;
-
-  beforeEach(async () => {
-    store = await createTestStore();
-  });
-
-  afterEach(async () => {
-    await service?.stop('SIGKILL');
-    await store.dispose();
-  });
+  const fixture = useServiceFixture('test');
 
   it('503 QUEUE_FULL: waits the Retry-After it was given, then retries with the same key and is applied once', async () => {
-    const started = await spawnGatedService({ ...store.env, LOG_LEVEL: 'warn', RATE_LIMIT_PER_SECOND: '0', QUEUE_CAPACITY: '1', QUEUE_SUBMIT_TIMEOUT_MS: '200' });
-    service = started.service;
-    const { gate } = started;
-    const running = started.service;
-    await insertLevels(store, STORE, ['HELD', 'QUEUED', 'REFUSED']);
+    const { service: running, gate } = await fixture.spawnGated({ LOG_LEVEL: 'warn', RATE_LIMIT_PER_SECOND: '0', QUEUE_CAPACITY: '1', QUEUE_SUBMIT_TIMEOUT_MS: '200' });
+    await insertLevels(fixture.store, STORE, ['HELD', 'QUEUED', 'REFUSED']);
 
     // One update held in its transaction, one waiting: the queue (capacity 1) is full.
     const others = new InventoryClient({ baseUrl: running.url, apiKey: 'demo' });
@@ -99,11 +85,8 @@ describe('client: retries of 503 and 504 answered by the service', () => {
   }, LOADED_MACHINE_TIMEOUT_MS);
 
   it('504 PROCESSING_TIMEOUT: retries with the same key, and learns the outcome of the change that went on to apply', async () => {
-    const started = await spawnGatedService({ ...store.env, LOG_LEVEL: 'warn', RATE_LIMIT_PER_SECOND: '0', PROCESSING_TIMEOUT_MS: '500' });
-    service = started.service;
-    const { gate } = started;
-    const running = started.service;
-    await insertLevels(store, STORE, ['SLOW']);
+    const { service: running, gate } = await fixture.spawnGated({ LOG_LEVEL: 'warn', RATE_LIMIT_PER_SECOND: '0', PROCESSING_TIMEOUT_MS: '500' });
+    await insertLevels(fixture.store, STORE, ['SLOW']);
 
     const exchanges: Exchange[] = [];
     const retries: RetryEvent[] = [];
