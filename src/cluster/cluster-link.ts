@@ -1,9 +1,6 @@
 import cluster from 'node:cluster';
 import { Injectable, type OnModuleDestroy } from '@nestjs/common';
-import { type ClusterMessage, isClusterMessage } from './cluster-messages';
-
-/** How long a worker waits for the primary's aggregated metrics. */
-const METRICS_TIMEOUT_MS = 5000;
+import { type ClusterMessage, isClusterMessage, METRICS_ANSWER_TIMEOUT_MS } from './cluster-messages';
 
 /**
  * A worker's line to the primary of its cluster, and nothing at all in a single process (and in
@@ -54,8 +51,8 @@ export class ClusterLink implements OnModuleDestroy {
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         this.pendingMetrics.delete(id);
-        reject(new Error(`the primary did not answer a metrics request within ${METRICS_TIMEOUT_MS} ms`));
-      }, METRICS_TIMEOUT_MS);
+        reject(new Error(`the primary did not answer a metrics request within ${METRICS_ANSWER_TIMEOUT_MS} ms`));
+      }, METRICS_ANSWER_TIMEOUT_MS);
       this.pendingMetrics.set(id, { resolve, reject, timer });
       this.send({ type: 'inventory:metrics-request', id });
     });

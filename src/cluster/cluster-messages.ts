@@ -14,6 +14,15 @@ export type ClusterMessage =
   /** The primary is shutting down: the worker drains as it would on SIGTERM. */
   | { readonly type: 'inventory:shutdown' };
 
+/** How long the primary waits for the workers' metrics before it answers with those it has. */
+export const METRICS_COLLECT_MS = 2000;
+
+/**
+ * How long a worker waits for the primary's answer to a metrics request: the primary's collection,
+ * and a margin for its aggregation and the messages. Past it the primary is taken for gone.
+ */
+export const METRICS_ANSWER_TIMEOUT_MS = METRICS_COLLECT_MS + 1000;
+
 const TYPES: ReadonlySet<string> = new Set([
   'inventory:committed',
   'inventory:metrics-request',

@@ -5,7 +5,7 @@ import { AggregatorRegistry } from 'prom-client';
 import type { AppConfig } from '../config/app-config';
 import { openDatabase } from '../database/database-connection';
 import { prepareDatabase } from '../database/prepare-database';
-import { type ClusterMessage, isClusterMessage } from './cluster-messages';
+import { type ClusterMessage, isClusterMessage, METRICS_COLLECT_MS } from './cluster-messages';
 
 /** A worker that dies this soon after it was started counts towards a crash loop. */
 const QUICK_DEATH_MS = 10_000;
@@ -13,8 +13,6 @@ const QUICK_DEATH_MS = 10_000;
 const CRASH_LOOP_LIMIT = 5;
 /** Beyond the workers' own shutdown deadline, how long the primary waits for them to exit. */
 const EXIT_MARGIN_MS = 5000;
-/** How long the primary waits for the workers' metrics before it answers with those it has. */
-const METRICS_COLLECT_MS = 2000;
 
 /** A scrape being gathered: the workers yet to answer, and the metrics of those that did. */
 interface Collection {
