@@ -8,7 +8,7 @@ import { runPrimary } from './cluster/primary';
 import { isClusterMessage } from './cluster/cluster-messages';
 import { ShutdownState } from './common/lifecycle/shutdown-state';
 import { tracing } from './common/tracing/tracing';
-import { AppConfig, ConfigError, loadConfig } from './config/app-config';
+import { AppConfig, ConfigError, isClusterPrimary, loadConfig } from './config/app-config';
 
 /** Serves the API in this process: the whole service, or one worker of a cluster. */
 async function serve(config: AppConfig): Promise<void> {
@@ -62,7 +62,7 @@ async function serve(config: AppConfig): Promise<void> {
 
 async function main(): Promise<void> {
   const config = loadConfig(process.env);
-  if (config.workers > 1 && cluster.isPrimary) {
+  if (isClusterPrimary(config.workers, cluster.isPrimary)) {
     await runPrimary(config);
   } else {
     await serve(config);

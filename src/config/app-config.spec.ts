@@ -1,6 +1,6 @@
 import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
-import { ConfigError, formatDuration, loadConfig } from './app-config';
+import { ConfigError, formatDuration, isClusterPrimary, loadConfig, readWorkers } from './app-config';
 
 function problemsOf(env: Record<string, string>): readonly string[] {
   try {
@@ -156,6 +156,30 @@ describe('loadConfig', () => {
     for (const bad of ['0', '-1', 'many', '1.5']) {
       expect(problemsOf({ WORKERS: bad })).toEqual([expect.stringContaining('WORKERS')]);
     }
+  });
+
+  it('reads WORKERS on its own as loadConfig does, for code that runs before the configuration is loaded', () => {
+    for (const value of ['1', '2', ' 8 ', 'auto', 'AUTO']) {
+      const problems: string[] = [];
+      expect(readWorkers({ WORKERS: value }, problems)).toBe(loadConfig({ WORKERS: value }).workers);
+      expect(problems).toEqual([]);
+    }
+    expect(readWorkers({}, [])).toBe(1);
+    // A bad value: the default, and the problem loadConfig reports.
+    for (const bad of ['0', 'many']) {
+      const problems: string[] = [];
+      expect(readWorkers({ WORKERS: bad }, problems)).toBe(1);
+      expect(problems).toEqual(problemsOf({ WORKERS: bad }));
+    }
+  });
+
+  it('takes a process for a cluster primary only when it is node:cluster’s primary and more than one worker is asked for', () => {
+    expect(isClusterPrimary(2, true)).toBe(true);
+    expect(isClusterPrimary(16, true)).toBe(true);
+    // A single process (WORKERS=1), and the workers of a cluster, serve requests.
+    expect(isClusterPrimary(1, true)).toBe(false);
+    expect(isClusterPrimary(2, false)).toBe(false);
+    expect(isClusterPrimary(1, false)).toBe(false);
   });
 
   it('turns tracing on when OTEL_* asks for an exporter, and names the service', () => {

@@ -158,7 +158,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
 
   const config: AppConfig = {
     port: read.integer('PORT', 8081, 0, 65535),
-    workers: read.workers('WORKERS', 1),
+    workers: readWorkers(env, problems),
     databaseUrl,
     databasePoolSize: read.integer('DATABASE_POOL_SIZE', 10, 1, 1000),
     dataDir: resolve(read.optionalString('DATA_DIR') ?? './data'),
@@ -204,6 +204,24 @@ export function loadConfig(env: Env = process.env): AppConfig {
     throw new ConfigError(problems);
   }
   return config;
+}
+
+/**
+ * WORKERS: a number of processes, or `auto` (one per core this process may run on). Read on its
+ * own by code that runs before the configuration is loaded (see isClusterPrimary), and by
+ * loadConfig, which reports a bad value with the rest.
+ */
+export function readWorkers(env: Env, problems: string[]): number {
+  return new EnvReader(env, problems).workers('WORKERS', 1);
+}
+
+/**
+ * Whether this process is the primary of a cluster: more than one worker is asked for and it is
+ * not one of the workers (`isPrimary`: node:cluster's). The primary prepares the database and
+ * supervises the workers; it serves no request.
+ */
+export function isClusterPrimary(workers: number, isPrimary: boolean): boolean {
+  return workers > 1 && isPrimary;
 }
 
 /**
