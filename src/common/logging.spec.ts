@@ -2,7 +2,7 @@ import { createServer, request as httpRequest, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Writable } from 'node:stream';
 import pino from 'pino';
-import { requestLogging } from './logging';
+import { RequestLog, requestLogging, requestLogOf } from './logging';
 import { bindTracing, tracing } from './tracing/tracing';
 
 describe('requestLogging', () => {
@@ -126,7 +126,7 @@ describe('requestLogging with tracing', () => {
     const middleware = requestLogging(pino({ level: 'info' }, sink));
     server = createServer((request, response) =>
       middleware(request, response, () => {
-        (request as { log?: pino.Logger }).log!.info('working on it');
+        requestLogOf(request)!.info({}, 'working on it');
         response.statusCode = 404;
         response.end('{}');
       }),
@@ -153,5 +153,47 @@ describe('requestLogging with tracing', () => {
     const lines = await linesOfOneRequest();
     expect(lines).toHaveLength(2);
     expect(lines.filter((line) => 'traceId' in line || 'spanId' in line)).toEqual([]);
+  });
+});
+
+describe('RequestLog', () => {
+  const sinkOf = (lines: Array<Record<string, unknown>>) =>
+    new Writable({
+      write(chunk: Buffer, _encoding, done) {
+        lines.push(JSON.parse(chunk.toString()) as Record<string, unknown>);
+        done();
+      },
+    });
+
+  it('binds the request only when a line is written, and then once', () => {
+    const lines: Array<Record<string, unknown>> = [];
+    const root = pino({ level: 'info' }, sinkOf(lines));
+    const child = jest.spyOn(root, 'child');
+    const log = new RequestLog(root, 'req-1', { reqId: 'req-1' });
+    log.debug({ skipped: true }, 'below the level');
+    expect(child).not.toHaveBeenCalled();
+    log.info({ n: 1 }, 'first');
+    log.warn({ n: 2 }, 'second');
+    expect(child).toHaveBeenCalledTimes(1);
+    expect(lines.map((line) => [line.reqId, line.msg, line.n])).toEqual([
+      ['req-1', 'first', 1],
+      ['req-1', 'second', 2],
+    ]);
+  });
+
+  it('is what requestLogging hands the request, with the id it echoes', async () => {
+    const root = pino({ level: 'silent' });
+    const seen: Array<RequestLog | undefined> = [];
+    const middleware = requestLogging(root);
+    const server = createServer((request, response) => middleware(request, response, () => (seen.push(requestLogOf(request)), response.end())));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const response = await fetch(`http://127.0.0.1:${(server.address() as AddressInfo).port}/x`, { headers: { 'X-Request-Id': 'abc-1' } });
+      expect(response.headers.get('x-request-id')).toBe('abc-1');
+      expect(seen[0]?.id).toBe('abc-1');
+    } finally {
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+    }
   });
 });

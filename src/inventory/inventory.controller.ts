@@ -6,7 +6,8 @@ import { CurrentClient } from '../common/auth/current-client.decorator';
 import { ApiAuthenticatedRoute, ApiProblemResponse, RETRY_AFTER_HEADER } from '../common/errors/api-problem-response.decorator';
 import { ApiError, type FieldIssue } from '../common/errors/api-error';
 import { AdminOnly } from '../common/auth/admin-only.decorator';
-import { RequestId } from '../common/http/request-id.decorator';
+import { CurrentRequest } from '../common/http/current-request.decorator';
+import type { RequestLog } from '../common/logging';
 import { type HeaderKey, IDEMPOTENCY_KEY_HEADER, IDEMPOTENT_REPLAYED_HEADER } from '../idempotency/idempotency-key';
 import { IdempotencyKeyHeader } from '../idempotency/idempotency-key-header.decorator';
 import type { SetLevelCommand } from './domain/update-command';
@@ -76,7 +77,7 @@ export class InventoryController {
   async postUpdates(
     @RawUpdate(UpdateRequestPipe) request: UpdateRequest,
     @CurrentClient() client: Client,
-    @RequestId() requestId: string,
+    @CurrentRequest() log: RequestLog,
     @Res({ passthrough: true }) response: Response,
   ): Promise<string> {
     if (request.kind === 'replay') {
@@ -84,8 +85,8 @@ export class InventoryController {
     }
     const reply =
       request.kind === 'batch'
-        ? await this.inventory.applyBatch(client, request.storeId, request.commands, request.atomic, requestId)
-        : await this.inventory.applyUpdate(client, request.command, requestId);
+        ? await this.inventory.applyBatch(client, request.storeId, request.commands, request.atomic, log)
+        : await this.inventory.applyUpdate(client, request.command, log);
     return sendReply(response, reply);
   }
 
@@ -151,10 +152,10 @@ export class InventoryController {
     @Headers('if-match') ifMatch: string | undefined,
     @IdempotencyKeyHeader() idempotencyKey: HeaderKey,
     @CurrentClient() client: Client,
-    @RequestId() requestId: string,
+    @CurrentRequest() log: RequestLog,
     @Res({ passthrough: true }) response: Response,
   ): Promise<string> {
-    const reply = await this.inventory.setLevel(client, setCommandOf(storeId, productId, body, ifMatch, idempotencyKey), requestId);
+    const reply = await this.inventory.setLevel(client, setCommandOf(storeId, productId, body, ifMatch, idempotencyKey), log);
     if (reply.status === 200 || reply.status === 201) {
       const level = JSON.parse(reply.body) as { version: number };
       response.setHeader('ETag', `"${level.version}"`);

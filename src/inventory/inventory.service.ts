@@ -9,6 +9,7 @@ import { IDENTIFIER_PATTERN } from './dto/constraints';
 import type { Client } from '../common/auth/client';
 import { assertStoreAccess } from '../common/auth/current-client.decorator';
 import { ApiError } from '../common/errors/api-error';
+import type { LineWriter, RequestLog } from '../common/logging';
 import { tracing } from '../common/tracing/tracing';
 import { fingerprintOf, fingerprintUpdate } from '../idempotency/fingerprint';
 import { IdempotencyCache } from '../idempotency/idempotency-cache';
@@ -80,9 +81,9 @@ export class InventoryService implements BeforeApplicationShutdown {
     return { depth: this.queue.depth, capacity: this.queue.capacity, blockedSubmitters: this.queue.blockedSubmitters };
   }
 
-  async applyUpdate(client: Client, command: UpdateCommand, requestId: string): Promise<UpdateReply> {
+  async applyUpdate(client: Client, command: UpdateCommand, log: RequestLog): Promise<UpdateReply> {
     assertStoreAccess(client, command.storeId);
-    const { items } = await this.submit({ clientId: client.id, requestId, atomic: false, items: [itemOf(command)] });
+    const { items } = await this.submit({ clientId: client.id, requestId: log.id, atomic: false, items: [itemOf(command)] }, log);
     const result = items[0];
     if (result.kind === 'key-reused') {
       throw keyReusedError();
@@ -90,9 +91,9 @@ export class InventoryService implements BeforeApplicationShutdown {
     return { status: result.response.status, body: result.response.body, replayed: result.kind === 'replayed' };
   }
 
-  async applyBatch(client: Client, storeId: string, commands: readonly UpdateCommand[], atomic: boolean, requestId: string): Promise<UpdateReply> {
+  async applyBatch(client: Client, storeId: string, commands: readonly UpdateCommand[], atomic: boolean, log: RequestLog): Promise<UpdateReply> {
     assertStoreAccess(client, storeId);
-    const { items } = await this.submit({ clientId: client.id, requestId, atomic, items: commands.map(itemOf) });
+    const { items } = await this.submit({ clientId: client.id, requestId: log.id, atomic, items: commands.map(itemOf) }, log);
     const bodies = items.map((item, index) => (item.kind === 'key-reused' ? renderKeyReused(commands[index]) : item.response).body);
     const succeededCount = items.filter(succeeded).length;
     const summary = { total: items.length, succeeded: succeededCount, failed: items.length - succeededCount };
@@ -102,10 +103,10 @@ export class InventoryService implements BeforeApplicationShutdown {
   }
 
   /** An administrator creates a level or sets its quantity; answered like any update, from the queue. */
-  async setLevel(client: Client, command: SetLevelCommand, requestId: string): Promise<UpdateReply> {
+  async setLevel(client: Client, command: SetLevelCommand, log: RequestLog): Promise<UpdateReply> {
     const { storeId, productId, quantity, expectedVersion: version, precondition, reason, reference } = command;
     const fingerprint = fingerprintOf({ operation: 'set', storeId, productId, quantity, version, precondition, reason, reference });
-    const { items } = await this.submit({ clientId: client.id, requestId, atomic: false, items: [{ type: 'set', command, fingerprint }] });
+    const { items } = await this.submit({ clientId: client.id, requestId: log.id, atomic: false, items: [{ type: 'set', command, fingerprint }] }, log);
     const result = items[0];
     if (result.kind === 'key-reused') {
       throw keyReusedError();
@@ -156,10 +157,11 @@ export class InventoryService implements BeforeApplicationShutdown {
 
   /**
    * Runs a job through the one update queue: the way every change, of any feature, reaches the
-   * database. Queue refusals and timeouts come back as the API's errors.
+   * database. Queue refusals and timeouts come back as the API's errors. `log` is the request's,
+   * or the service's own for work no request asked for (the reservation sweeper's).
    */
-  async execute(job: UpdateJob): Promise<JobResult> {
-    this.logger.debug({ queueDepth: this.queue.depth, updates: job.items.length }, 'change submitted to queue');
+  async execute(job: UpdateJob, log: LineWriter = this.logger): Promise<JobResult> {
+    log.debug({ queueDepth: this.queue.depth, updates: job.items.length }, 'change submitted to queue');
     try {
       return await this.queue.submit(tracing.enabled ? { ...job, trace: tracing.enqueued() } : job);
     } catch (error) {
@@ -167,38 +169,38 @@ export class InventoryService implements BeforeApplicationShutdown {
     }
   }
 
-  private async submit(job: LevelJob): Promise<JobResult> {
-    const result = await this.execute(job);
+  private async submit(job: LevelJob, log: RequestLog): Promise<JobResult> {
+    const result = await this.execute(job, log);
     const outcomes = job.items.map((item, index) => {
       const outcome = outcomeOf(result.items[index]);
       this.metrics.updates.inc({ outcome });
       return outcome;
     });
     if (job.items.length === 1) {
-      this.logOutcome(job.items[0], result.items[0], outcomes[0], 'info');
+      this.logOutcome(log, job.items[0], result.items[0], outcomes[0], 'info');
     } else {
       // A batch gets one line; its items get theirs at debug (not even built when debug is off).
-      if (this.logger.logger.isLevelEnabled('debug')) {
-        job.items.forEach((item, index) => this.logOutcome(item, result.items[index], outcomes[index], 'debug'));
+      if (log.isLevelEnabled('debug')) {
+        job.items.forEach((item, index) => this.logOutcome(log, item, result.items[index], outcomes[index], 'debug'));
       }
       const counts: Partial<Record<UpdateOutcome, number>> = {};
       outcomes.forEach((outcome) => (counts[outcome] = (counts[outcome] ?? 0) + 1));
       const allApplied = outcomes.every((outcome) => outcome === 'applied' || outcome === 'replayed');
-      this.logger[allApplied ? 'info' : 'warn']({ storeId: job.items[0].command.storeId, updates: job.items.length, atomic: job.atomic, outcomes: counts }, 'batch processed');
+      log[allApplied ? 'info' : 'warn']({ storeId: job.items[0].command.storeId, updates: job.items.length, atomic: job.atomic, outcomes: counts }, 'batch processed');
     }
     return result;
   }
 
-  private logOutcome({ type, command }: LevelItem, result: ItemResult, outcome: UpdateOutcome, successLevel: 'info' | 'debug'): void {
+  private logOutcome(log: RequestLog, { type, command }: LevelItem, result: ItemResult, outcome: UpdateOutcome, successLevel: 'info' | 'debug'): void {
     const { storeId, productId, expectedVersion, idempotencyKey, reason, reference } = command;
     const change = type === 'adjust' ? { delta: command.delta } : { quantity: command.quantity };
     const context = { type, storeId, productId, ...change, version: expectedVersion, idempotencyKey, reason, reference, outcome };
     if (outcome === 'applied') {
-      this.logger[successLevel](context, 'update applied');
+      log[successLevel](context, 'update applied');
     } else if (outcome === 'replayed') {
-      this.logger[successLevel]({ ...context, status: result.kind === 'replayed' ? result.response.status : undefined }, 'idempotent replay');
+      log[successLevel]({ ...context, status: result.kind === 'replayed' ? result.response.status : undefined }, 'idempotent replay');
     } else {
-      this.logger[successLevel === 'info' ? 'warn' : 'debug'](context, 'update rejected');
+      log[successLevel === 'info' ? 'warn' : 'debug'](context, 'update rejected');
     }
   }
 

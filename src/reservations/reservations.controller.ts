@@ -5,7 +5,8 @@ import { Client } from '../common/auth/client';
 import { CurrentClient } from '../common/auth/current-client.decorator';
 import { ApiAuthenticatedRoute, ApiProblemResponse, RETRY_AFTER_HEADER } from '../common/errors/api-problem-response.decorator';
 import { ApiError } from '../common/errors/api-error';
-import { RequestId } from '../common/http/request-id.decorator';
+import { CurrentRequest } from '../common/http/current-request.decorator';
+import type { RequestLog } from '../common/logging';
 import { type HeaderKey, IDEMPOTENCY_KEY_HEADER, resolveIdempotencyKey } from '../idempotency/idempotency-key';
 import { IdempotencyKeyHeader } from '../idempotency/idempotency-key-header.decorator';
 import { sendReply } from '../inventory/update-reply';
@@ -42,7 +43,7 @@ export class ReservationsController {
     @Body() body: ReservationCreateDto,
     @IdempotencyKeyHeader() header: HeaderKey,
     @CurrentClient() client: Client,
-    @RequestId() requestId: string,
+    @CurrentRequest() log: RequestLog,
     @Res({ passthrough: true }) response: Response,
   ): Promise<string> {
     const key = resolveIdempotencyKey(header, body.idempotencyKey);
@@ -50,7 +51,7 @@ export class ReservationsController {
       throw ApiError.validation([key.issue]);
     }
     const { storeId, lines, ttlSeconds, reference } = body;
-    const reply = await this.reservations.reserve(client, { storeId, lines, ttlSeconds, reference, idempotencyKey: key.key }, requestId);
+    const reply = await this.reservations.reserve(client, { storeId, lines, ttlSeconds, reference, idempotencyKey: key.key }, log);
     if (reply.status === 201) {
       response.setHeader('Location', `/v1/reservations/${(JSON.parse(reply.body) as ReservationResponseDto).reservationId}`);
     }
@@ -83,10 +84,10 @@ export class ReservationsController {
     @Param() { reservationId }: ReservationIdParamsDto,
     @Body() body: ReservationCommitDto,
     @CurrentClient() client: Client,
-    @RequestId() requestId: string,
+    @CurrentRequest() log: RequestLog,
     @Res({ passthrough: true }) response: Response,
   ): Promise<string> {
-    return sendReply(response, await this.reservations.commit(client, reservationId, body.lines, requestId));
+    return sendReply(response, await this.reservations.commit(client, reservationId, body.lines, log));
   }
 
   @Post(':reservationId/release')
@@ -100,7 +101,7 @@ export class ReservationsController {
     @Param() { reservationId }: ReservationIdParamsDto,
     @Body() body: unknown,
     @CurrentClient() client: Client,
-    @RequestId() requestId: string,
+    @CurrentRequest() log: RequestLog,
     @Res({ passthrough: true }) response: Response,
   ): Promise<string> {
     // A release takes no fields: any sent is refused, as elsewhere.
@@ -108,7 +109,7 @@ export class ReservationsController {
     if (fields.length > 0 || Array.isArray(body)) {
       throw ApiError.validation(fields.map((field) => ({ field, issue: 'unknown field' })).concat(Array.isArray(body) ? [{ field: 'body', issue: 'must be empty or {}' }] : []));
     }
-    return sendReply(response, await this.reservations.release(client, reservationId, requestId));
+    return sendReply(response, await this.reservations.release(client, reservationId, log));
   }
 
   @Post(':reservationId/extend')
@@ -122,9 +123,9 @@ export class ReservationsController {
     @Param() { reservationId }: ReservationIdParamsDto,
     @Body() body: ReservationExtendDto,
     @CurrentClient() client: Client,
-    @RequestId() requestId: string,
+    @CurrentRequest() log: RequestLog,
     @Res({ passthrough: true }) response: Response,
   ): Promise<string> {
-    return sendReply(response, await this.reservations.extend(client, reservationId, body.ttlSeconds, requestId));
+    return sendReply(response, await this.reservations.extend(client, reservationId, body.ttlSeconds, log));
   }
 }

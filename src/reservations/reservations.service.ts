@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
-import { InjectPinoLogger, PinoLogger } from 'nestjs-pino';
+import type { RequestLog } from '../common/logging';
 import type { Client } from '../common/auth/client';
 import { assertStoreAccess } from '../common/auth/current-client.decorator';
 import { Clock } from '../common/clock';
@@ -39,10 +39,9 @@ export class ReservationsService {
     private readonly clock: Clock,
     private readonly metrics: Metrics,
     private readonly config: AppConfig,
-    @InjectPinoLogger(ReservationsService.name) private readonly logger: PinoLogger,
   ) {}
 
-  async reserve(client: Client, request: ReserveRequest, requestId: string): Promise<UpdateReply> {
+  async reserve(client: Client, request: ReserveRequest, log: RequestLog): Promise<UpdateReply> {
     assertStoreAccess(client, request.storeId);
     const ttlSeconds = this.ttlOf(request.ttlSeconds);
     const lines = sumLines(request.lines);
@@ -54,7 +53,7 @@ export class ReservationsService {
     // The payload as sent, lines added up: the key names this cart, whatever id the hold gets.
     const fingerprint = fingerprintOf({ operation: 'reserve', storeId, lines, ttlSeconds: request.ttlSeconds, reference });
     const command = { reservationId: newReservationId(), storeId, lines, ttlSeconds, ...(reference === undefined ? {} : { reference }), idempotencyKey };
-    return this.run(client, 'reserve', { type: 'reserve', command, fingerprint }, requestId);
+    return this.run(client, 'reserve', { type: 'reserve', command, fingerprint }, log);
   }
 
   async find(client: Client, id: string): Promise<ReservationResponseDto> {
@@ -63,16 +62,16 @@ export class ReservationsService {
 
   // Commit, release and extension read the reservation only in their transaction, where its
   // existence and store are checked: a read before it would cost a query and decide nothing.
-  commit(client: Client, id: string, lines: readonly LineQuantity[] | undefined, requestId: string): Promise<UpdateReply> {
-    return this.run(client, 'commit', { type: 'commit', command: { reservationId: id, allowedStores: client.stores, ...(lines === undefined ? {} : { lines }) } }, requestId);
+  commit(client: Client, id: string, lines: readonly LineQuantity[] | undefined, log: RequestLog): Promise<UpdateReply> {
+    return this.run(client, 'commit', { type: 'commit', command: { reservationId: id, allowedStores: client.stores, ...(lines === undefined ? {} : { lines }) } }, log);
   }
 
-  release(client: Client, id: string, requestId: string): Promise<UpdateReply> {
-    return this.run(client, 'release', { type: 'release', command: { reservationId: id, allowedStores: client.stores } }, requestId);
+  release(client: Client, id: string, log: RequestLog): Promise<UpdateReply> {
+    return this.run(client, 'release', { type: 'release', command: { reservationId: id, allowedStores: client.stores } }, log);
   }
 
-  extend(client: Client, id: string, ttlSeconds: number, requestId: string): Promise<UpdateReply> {
-    return this.run(client, 'extend', { type: 'extend', command: { reservationId: id, allowedStores: client.stores, ttlSeconds: this.ttlOf(ttlSeconds) } }, requestId);
+  extend(client: Client, id: string, ttlSeconds: number, log: RequestLog): Promise<UpdateReply> {
+    return this.run(client, 'extend', { type: 'extend', command: { reservationId: id, allowedStores: client.stores, ttlSeconds: this.ttlOf(ttlSeconds) } }, log);
   }
 
   /** The reservation, if it exists in a store the key may see (its store never changes). */
@@ -93,8 +92,8 @@ export class ReservationsService {
     return requested ?? reservationTtlSeconds;
   }
 
-  private async run(client: Client, operation: Operation, item: UpdateItem, requestId: string): Promise<UpdateReply> {
-    const { items } = await this.inventory.execute({ clientId: client.id, requestId, atomic: false, items: [item] });
+  private async run(client: Client, operation: Operation, item: UpdateItem, log: RequestLog): Promise<UpdateReply> {
+    const { items } = await this.inventory.execute({ clientId: client.id, requestId: log.id, atomic: false, items: [item] }, log);
     const result = items[0];
     if (result.kind === 'key-reused') {
       this.metrics.reservationOperations.inc({ operation, outcome: 'key_reused' });
@@ -102,7 +101,7 @@ export class ReservationsService {
     }
     const outcome = result.kind === 'replayed' ? 'replayed' : result.response.status < 300 ? 'ok' : ((JSON.parse(result.response.body) as { code?: string }).code ?? 'rejected');
     this.metrics.reservationOperations.inc({ operation, outcome });
-    this.logger[result.response.status < 300 ? 'info' : 'warn']({ operation, outcome, status: result.response.status }, `reservation ${operation}`);
+    log[result.response.status < 300 ? 'info' : 'warn']({ operation, outcome, status: result.response.status }, `reservation ${operation}`);
     return { ...result.response, replayed: result.kind === 'replayed' };
   }
 }

@@ -3,6 +3,7 @@ import type { Request, Response } from 'express';
 import { InjectPinoLogger, PinoLogger } from 'nestjs-pino';
 import { Metrics } from '../../metrics/metrics';
 import { requestIdOf } from '../http/request-id';
+import { type LineWriter, requestLogOf } from '../logging';
 import { RouteTable } from '../http/route-table';
 import { ApiError } from './api-error';
 import { PROBLEM_CONTENT_TYPE, type ProblemDetails, problemOf } from './problem-details';
@@ -59,13 +60,15 @@ export class ProblemDetailsFilter implements ExceptionFilter {
     problem.instance = request.originalUrl.split('?', 1)[0];
     this.metrics.rejected.inc({ code: problem.code, status: String(problem.status) });
 
+    // The request's own log, so the line carries its id; the filter's for what failed before it had one.
+    const log: LineWriter = requestLogOf(request) ?? this.logger;
     if (problem.status === 500) {
-      this.logger.error({ err: exception, code: problem.code }, problem.detail);
+      log.error({ err: exception, code: problem.code }, problem.detail);
     } else if (problem.status > 500 && !REFUSALS_BY_DESIGN.has(problem.code)) {
       const cause = exception instanceof Error ? exception.cause : undefined;
-      this.logger.error({ code: problem.code, cause: cause instanceof Error ? cause.message : undefined }, problem.detail);
+      log.error({ code: problem.code, cause: cause instanceof Error ? cause.message : undefined }, problem.detail);
     } else {
-      this.logger.warn({ code: problem.code, errors: problem.errors }, problem.detail);
+      log.warn({ code: problem.code, errors: problem.errors }, problem.detail);
     }
 
     if (response.headersSent) {
