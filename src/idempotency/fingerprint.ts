@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 
 /** JSON with object keys sorted, so equal payloads hash equally whatever their key order. */
 function canonicalJson(value: unknown): string {
@@ -21,7 +21,7 @@ function canonicalJson(value: unknown): string {
  * itself. A single request and a batch item carrying the same update have the same fingerprint.
  */
 export function fingerprintOf(payload: Readonly<Record<string, unknown>>): string {
-  return createHash('sha256').update(canonicalJson(payload)).digest('base64url');
+  return hash('sha256', canonicalJson(payload), 'base64url');
 }
 
 /** The wire fields of one stock update, as both the fast path and the queue see them. */
@@ -34,6 +34,16 @@ export interface UpdatePayload {
   readonly reference?: unknown;
 }
 
+/**
+ * fingerprintOf of exactly these fields, with the canonical JSON written out in its key order
+ * (delta, productId, reason, reference, storeId, version): every update and every retry computes
+ * one, and sorting and mapping the keys cost more than the hash.
+ */
 export function fingerprintUpdate({ storeId, productId, delta, version, reason, reference }: UpdatePayload): string {
-  return fingerprintOf({ storeId, productId, delta, version, reason, reference });
+  const note = `${reason === undefined ? '' : `"reason":${canonicalJson(reason)},`}${reference === undefined ? '' : `"reference":${canonicalJson(reference)},`}`;
+  const text = `{${delta === undefined ? '' : `"delta":${canonicalJson(delta)},`}${productId === undefined ? '' : `"productId":${canonicalJson(productId)},`}${note}${
+    storeId === undefined ? '' : `"storeId":${canonicalJson(storeId)},`
+  }${version === undefined ? '' : `"version":${canonicalJson(version)},`}`;
+  // Every field was followed by a comma; the last one's goes (an empty payload is `{}`).
+  return hash('sha256', `${text.length > 1 ? text.slice(0, -1) : text}}`, 'base64url');
 }
