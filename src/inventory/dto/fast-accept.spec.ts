@@ -3,6 +3,14 @@ import { type Accepter, acceptQuickly } from '../../common/http/fast-accept';
 import { createValidationPipe, inheritedNameIssues, VALIDATION_OPTIONS } from '../../common/http/validation';
 import { InventoryBatchItemDto, InventoryBatchUpdateCreateDto, InventoryUpdateCreateDto } from './inventory-update.dto';
 import { ProductParamsDto, StockLevelParamsDto, StoreParamsDto } from './stock-level.dto';
+import {
+  CommitLineDto,
+  ReservationCommitDto,
+  ReservationCreateDto,
+  ReservationExtendDto,
+  ReservationIdParamsDto,
+  ReservationLineDto,
+} from '../../reservations/dto/reservation.dto';
 
 type Json = Record<string, unknown>;
 
@@ -66,7 +74,9 @@ function variantsOf(valid: Json): unknown[] {
     }
   }
   variants.push({ ...valid, extra: 1 }, { ...valid, reason: 'sale', reference: 'order-1' }, { ...valid, reason: null }, { ...valid, atomic: true });
-  variants.push(JSON.parse(`{"__proto__": {"x": 1}, ${JSON.stringify(valid).slice(1)}`), JSON.parse(`{"constructor": 1, ${JSON.stringify(valid).slice(1)}`));
+  // Keys JSON.parse makes own properties, but an object literal would not.
+  const withKey = (key: string) => JSON.parse(JSON.stringify(valid).replace(/^\{/, `{"${key}": {"x": 1}${Object.keys(valid).length > 0 ? ',' : ''}`)) as unknown;
+  variants.push(withKey('__proto__'), withKey('constructor'));
   return variants;
 }
 
@@ -98,6 +108,25 @@ const CASES: ReadonlyArray<{ name: string; metatype: (new () => object) & { acce
   { name: 'a level’s path', metatype: StockLevelParamsDto, valid: [{ storeId: 'store-1', productId: 'SKU-001' }] },
   { name: 'a product’s path', metatype: ProductParamsDto, valid: [{ productId: 'SKU-001' }] },
   { name: 'a store’s path', metatype: StoreParamsDto, valid: [{ storeId: 'store-1' }] },
+  { name: 'a reservation line', metatype: ReservationLineDto, valid: [{ productId: 'SKU-1', quantity: 1 }] },
+  { name: 'a commit line', metatype: CommitLineDto, valid: [{ productId: 'SKU-1', quantity: 0 }] },
+  {
+    name: 'a reservation',
+    metatype: ReservationCreateDto,
+    valid: [
+      { storeId: 'store-1', lines: [{ productId: 'SKU-1', quantity: 2 }] },
+      { storeId: 'store-1', lines: [{ productId: 'SKU-1', quantity: 2 }], ttlSeconds: 900, reference: 'cart 7', idempotencyKey: 'hold-1' },
+    ],
+    extra: [{ storeId: 'store-1', lines: [] }, ...variantsOf({ productId: 'SKU-1', quantity: 1 }).map((line) => ({ storeId: 'store-1', lines: [line] }))],
+  },
+  {
+    name: 'a commit',
+    metatype: ReservationCommitDto,
+    valid: [{}, { lines: [{ productId: 'SKU-1', quantity: 0 }] }],
+    extra: [{ lines: [] }, { lines: null }, ...variantsOf({ productId: 'SKU-1', quantity: 0 }).map((line) => ({ lines: [line] }))],
+  },
+  { name: 'an extension', metatype: ReservationExtendDto, valid: [{ ttlSeconds: 1 }, { ttlSeconds: 30 * 86_400 }], extra: [{ ttlSeconds: 30 * 86_400 + 1 }] },
+  { name: 'a reservation’s path', metatype: ReservationIdParamsDto, valid: [{ reservationId: 'res_abc' }] },
 ];
 
 describe.each(CASES)('accepting $name without the validation libraries', ({ metatype, valid, extra = [] }) => {

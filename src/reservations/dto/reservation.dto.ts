@@ -1,7 +1,19 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import { ArrayMaxSize, ArrayMinSize, IsArray, ValidateNested } from 'class-validator';
-import { IDENTIFIER_PATTERN, IsIdempotencyKey, IsIdentifier, IsIntegerBetween, IsOptionalButNotNull, IsReference } from '../../inventory/dto/constraints';
+import { acceptArray, acceptObject } from '../../common/http/fast-accept';
+import {
+  IDENTIFIER_PATTERN,
+  IsIdempotencyKey,
+  isIdempotencyKey,
+  IsIdentifier,
+  isIdentifier,
+  IsIntegerBetween,
+  isIntegerBetween,
+  IsOptionalButNotNull,
+  IsReference,
+  isReference,
+} from '../../inventory/dto/constraints';
 import { MAX_QUANTITY } from '../../inventory/domain/stock-level';
 import { type Reservation, type ReservationStatus, statusAt } from '../domain/reservation';
 
@@ -10,8 +22,14 @@ export const MAX_RESERVATION_LINES = 100;
 const TTL_MESSAGE = 'must be a whole number of seconds';
 
 const idProperty = { minLength: 1, maxLength: 64, pattern: IDENTIFIER_PATTERN.source };
+const isTtl = isIntegerBetween(1, 30 * 86_400);
+
+// Each DTO's `accept` takes a value valid in every respect without the validation libraries
+// (common/http/fast-accept.ts); fast-accept.spec.ts checks it never accepts what they refuse.
 
 export class ReservationLineDto {
+  static readonly accept = acceptObject<ReservationLineDto>({ productId: isIdentifier, quantity: isIntegerBetween(1, MAX_QUANTITY) });
+
   @ApiProperty({ ...idProperty, example: 'SKU-001' })
   @IsIdentifier()
   productId!: string;
@@ -22,6 +40,8 @@ export class ReservationLineDto {
 }
 
 export class CommitLineDto {
+  static readonly accept = acceptObject<CommitLineDto>({ productId: isIdentifier, quantity: isIntegerBetween(0, MAX_QUANTITY) });
+
   @ApiProperty({ ...idProperty, example: 'SKU-001' })
   @IsIdentifier()
   productId!: string;
@@ -34,6 +54,11 @@ export class CommitLineDto {
 const linesDoc = (description: string) => ({ description, minItems: 1, maxItems: MAX_RESERVATION_LINES });
 
 export class ReservationCreateDto {
+  static readonly accept = acceptObject<ReservationCreateDto>(
+    { storeId: isIdentifier, lines: acceptArray(1, MAX_RESERVATION_LINES, ReservationLineDto.accept) },
+    { ttlSeconds: isTtl, reference: isReference, idempotencyKey: isIdempotencyKey },
+  );
+
   @ApiProperty({ ...idProperty, example: 'store-1' })
   @IsIdentifier()
   storeId!: string;
@@ -63,6 +88,8 @@ export class ReservationCreateDto {
 }
 
 export class ReservationCommitDto {
+  static readonly accept = acceptObject<ReservationCommitDto>({}, { lines: acceptArray(1, MAX_RESERVATION_LINES, CommitLineDto.accept) });
+
   @ApiPropertyOptional({ type: [CommitLineDto], ...linesDoc('Units sold per product; a product left out sells none (its hold is released). Leave out `lines` to sell everything held.') })
   @IsOptionalButNotNull()
   @IsArray({ message: `must be an array of 1-${MAX_RESERVATION_LINES} lines` })
@@ -74,12 +101,16 @@ export class ReservationCommitDto {
 }
 
 export class ReservationExtendDto {
+  static readonly accept = acceptObject<ReservationExtendDto>({ ttlSeconds: isTtl });
+
   @ApiProperty({ description: 'The hold lasts this long from now.', example: 600, type: 'integer' })
   @IsIntegerBetween(1, 30 * 86_400, { message: TTL_MESSAGE })
   ttlSeconds!: number;
 }
 
 export class ReservationIdParamsDto {
+  static readonly accept = acceptObject<ReservationIdParamsDto>({ reservationId: isIdentifier });
+
   @ApiProperty({ example: 'res_3q7Yc2mWk1V8xZp0' })
   @IsIdentifier()
   reservationId!: string;
