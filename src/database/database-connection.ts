@@ -6,7 +6,7 @@ import { Pool, TypeOverrides } from 'pg';
 import type { AppConfig } from '../config/app-config';
 import { TranslatingPool } from './postgres-pool';
 import type { DatabaseSchema } from './schema';
-import { StatementCachingDatabase } from './sqlite-statement-cache';
+import { SQLITE_BUSY_TIMEOUT_MS, StatementCachingDatabase } from './sqlite-statement-cache';
 
 export type DialectName = 'sqlite' | 'postgres';
 
@@ -100,7 +100,7 @@ export function openDatabase(config: AppConfig, logger?: ConnectionErrorLogger):
   native.pragma('journal_mode = WAL');
   // FULL: the WAL is fsynced at every commit, so an acknowledged change survives power loss.
   native.pragma(`synchronous = ${config.sqliteSynchronous}`);
-  native.pragma('busy_timeout = 5000');
+  native.pragma(`busy_timeout = ${SQLITE_BUSY_TIMEOUT_MS}`);
   native.pragma('foreign_keys = ON');
   // Every update adds a ledger row and an idempotency record: a 64 MiB page cache and memory-mapped
   // reads keep their indexes in memory instead of the default 2 MiB.

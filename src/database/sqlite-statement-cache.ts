@@ -1,8 +1,13 @@
 import type BetterSqlite3 from 'better-sqlite3';
 import type { SqliteDatabase, SqliteStatement } from 'kysely';
-import { isSqliteUnavailable, translated } from './database-errors';
+import { DatabaseUnavailableError, isSqliteUnavailable, translated } from './database-errors';
 
 const MAX_CACHED_STATEMENTS = 256;
+/**
+ * How long a statement waits for a lock another connection holds (a second worker's group
+ * transaction, a migration run, a backup) before it fails and the request gets 503.
+ */
+export const SQLITE_BUSY_TIMEOUT_MS = 5000;
 
 /**
  * What Kysely's SQLite dialect talks to, wrapped around better-sqlite3 for three reasons:
@@ -27,6 +32,27 @@ export class StatementCachingDatabase implements SqliteDatabase {
       }
     }
     return statement;
+  }
+
+  /**
+   * Starts a write transaction (`begin immediate`) if no other connection holds the write lock,
+   * and says whether it did. Without SQLite's busy handler: that waits by sleeping the thread, and
+   * with it the event loop, so a worker waiting for another's commit would serve nothing at all.
+   */
+  tryBeginImmediate(): boolean {
+    this.native.pragma('busy_timeout = 0');
+    try {
+      this.prepare('begin immediate').run([]);
+      return true;
+    } catch (error) {
+      const cause = error instanceof DatabaseUnavailableError ? error.options.cause : error;
+      if ((cause as { code?: unknown } | undefined)?.code === 'SQLITE_BUSY') {
+        return false;
+      }
+      throw error;
+    } finally {
+      this.native.pragma(`busy_timeout = ${SQLITE_BUSY_TIMEOUT_MS}`);
+    }
   }
 
   close(): void {

@@ -65,3 +65,54 @@ describe('a busy SQLite database under WORKERS=2', () => {
     expect((await levelsOf(store, STORE)).get('B-1')).toEqual({ quantity: 12, version: 2 });
   }, LOADED_MACHINE_TIMEOUT_MS);
 });
+
+/** Groups the update queue has taken out to process, from /metrics. */
+async function groupsStarted(url: string): Promise<number> {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  return Number(/^inventory_queue_wait_seconds_count (\d+)$/m.exec(text)?.[1] ?? 0);
+}
+
+describe('a single process waiting for a SQLite write lock held elsewhere', () => {
+  let store: TestStore;
+  let service: ServiceProcess;
+  let holder: Database.Database;
+
+  beforeAll(async () => {
+    store = await createTestStore('sqlite');
+    service = await spawnService({ ...store.env, RATE_LIMIT_PER_SECOND: '0' });
+    await insertLevels(store, STORE, ['W-1'], 10);
+    holder = new Database(join(store.dataDir, 'inventory.db'));
+  }, LOADED_MACHINE_TIMEOUT_MS);
+
+  afterAll(async () => {
+    holder?.close();
+    await service?.stop('SIGKILL');
+    await store?.dispose();
+  });
+
+  it('goes on answering other requests meanwhile: the wait does not hold up its event loop', async () => {
+    const before = await groupsStarted(service.url);
+    holder.exec('begin immediate');
+    let pending: Promise<Response> | undefined;
+    let answered: string;
+    try {
+      pending = fetch(`${service.url}/v1/inventory/updates`, {
+        method: 'POST',
+        headers: HEADERS,
+        body: JSON.stringify({ storeId: STORE, productId: 'W-1', delta: 1, version: 0, idempotencyKey: 'waiting-1' }),
+      });
+      // The probe goes once the update's group has left the queue for its transaction, which finds
+      // the lock taken (a process asleep in SQLite's busy handler would not answer /metrics either).
+      await waitFor('the update in its transaction', async () => (await groupsStarted(service.url)) > before);
+      const probe = fetch(`${service.url}/health/live`).then((response) => `answered ${response.status}`);
+      // Held for at most 4 s, within the 5-s wait bound: a process asleep in SQLite's busy
+      // handler would answer the probe only once the lock is released.
+      answered = await Promise.race([probe, new Promise<string>((resolve) => setTimeout(() => resolve('no answer while the lock was held'), 4000))]);
+    } finally {
+      holder.exec('commit');
+    }
+    expect(answered).toBe('answered 200');
+    expect((await pending).status).toBe(200);
+    expect((await levelsOf(store, STORE)).get('W-1')).toEqual({ quantity: 11, version: 1 });
+  }, LOADED_MACHINE_TIMEOUT_MS);
+});

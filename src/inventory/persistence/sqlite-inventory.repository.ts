@@ -1,7 +1,9 @@
 import { Injectable } from '@nestjs/common';
 import type { SqliteStatement } from 'kysely';
 import type { DatabaseConnection } from '../../database/database-connection';
-import type { StatementCachingDatabase } from '../../database/sqlite-statement-cache';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { DatabaseUnavailableError } from '../../database/database-errors';
+import { SQLITE_BUSY_TIMEOUT_MS, type StatementCachingDatabase } from '../../database/sqlite-statement-cache';
 import type { StockLevel } from '../domain/stock-level';
 import type { Selectable } from 'kysely';
 import type { StockLevelsTable } from '../../database/schema';
@@ -23,9 +25,11 @@ import { type IdempotencyRecordRow, KyselyInventoryRepository, toIdempotencyReco
 
 type LevelRow = Selectable<StockLevelsTable>;
 
+/** The longest pause between two tries for the write lock: a commit elsewhere takes milliseconds. */
+const MAX_LOCK_PAUSE_MS = 8;
+
 /** The statements of the write transaction, prepared once. */
 class Statements {
-  readonly begin: SqliteStatement;
   readonly commit: SqliteStatement;
   readonly rollback: SqliteStatement;
   readonly findLevel: SqliteStatement;
@@ -46,7 +50,6 @@ class Statements {
   readonly updateHold: SqliteStatement;
 
   constructor(sqlite: StatementCachingDatabase) {
-    this.begin = sqlite.prepare('begin immediate');
     this.commit = sqlite.prepare('commit');
     this.rollback = sqlite.prepare('rollback');
     this.findLevel = sqlite.prepare('select * from stock_levels where store_id = ? and product_id = ?');
@@ -103,12 +106,14 @@ class Statements {
 @Injectable()
 export class SqliteInventoryRepository extends KyselyInventoryRepository {
   private readonly statements: Statements;
+  private readonly sqlite: StatementCachingDatabase;
 
   constructor(connection: DatabaseConnection) {
     super(connection);
     if (connection.sqlite === undefined) {
       throw new Error('SqliteInventoryRepository needs a SQLite connection');
     }
+    this.sqlite = connection.sqlite;
     this.statements = new Statements(connection.sqlite);
   }
 
@@ -122,7 +127,7 @@ export class SqliteInventoryRepository extends KyselyInventoryRepository {
   override write<T>(work: (transaction: InventoryWriteTransaction) => Promise<T>): Promise<T> {
     const { statements } = this;
     return this.connection.db.connection().execute(async () => {
-      statements.begin.run([]);
+      await beginWhenFree(this.sqlite);
       try {
         const result = await work(new SqliteWriteTransaction(statements));
         statements.commit.run([]);
@@ -132,6 +137,21 @@ export class SqliteInventoryRepository extends KyselyInventoryRepository {
         throw error;
       }
     });
+  }
+}
+
+/**
+ * Takes the write lock, waiting for another process that holds it (the other workers of
+ * WORKERS > 1, a migration, a backup) with timers rather than SQLite's busy handler, so the event
+ * loop goes on reading requests into the next group meanwhile; 503 beyond the same bound.
+ */
+async function beginWhenFree(sqlite: StatementCachingDatabase): Promise<void> {
+  const deadline = Date.now() + SQLITE_BUSY_TIMEOUT_MS;
+  for (let pauseMs = 1; !sqlite.tryBeginImmediate(); pauseMs = Math.min(pauseMs * 2, MAX_LOCK_PAUSE_MS)) {
+    if (Date.now() >= deadline) {
+      throw new DatabaseUnavailableError(new Error(`the SQLite write lock was held elsewhere for more than ${SQLITE_BUSY_TIMEOUT_MS} ms`));
+    }
+    await sleep(pauseMs);
   }
 }
 
