@@ -221,6 +221,10 @@ describe('answers below the routes', () => {
     const answer = problemOfRaw(await rawExchange(app.url, 'POST /v1/inventory/updates HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\nContent-Length: 3\r\n\r\n{}'));
     expect(answer.status).toBe(400);
     expect(answer.body).toMatchObject({ code: 'VALIDATION_FAILED', errors: [{ field: 'request', issue: 'could not be parsed' }] });
+    // The same security and caching headers as every other answer.
+    expect(answer.headers).toContain("content-security-policy: default-src 'none'; frame-ancestors 'none'");
+    expect(answer.headers).toContain('x-content-type-options: nosniff');
+    expect(answer.headers).toContain('cache-control: no-store');
   });
 
   it('answers HEAD of the change stream with its headers only, and goes on with the connection', async () => {

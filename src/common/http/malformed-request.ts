@@ -6,6 +6,10 @@ import type { Metrics } from '../../metrics/metrics';
 import type { ErrorCode } from '../errors/api-error';
 import { PROBLEM_CONTENT_TYPE, problemOf } from '../errors/problem-details';
 import { REQUEST_ID_HEADER } from './request-id';
+import { API_SECURITY_HEADERS } from './security-headers';
+
+/** The headers every API answer carries, written out once for these raw answers. */
+const FIXED_HEADERS = [...API_SECURITY_HEADERS, ['Cache-Control', 'no-store']].map(([name, value]) => `${name}: ${value}\r\n`).join('');
 
 function problemFor(error: NodeJS.ErrnoException): { code: ErrorCode; detail: string; field?: string } {
   if (error.code === 'HPE_HEADER_OVERFLOW') {
@@ -37,7 +41,7 @@ export function answerMalformedRequests(logger: Logger, metrics: Metrics) {
     logger.warn({ reqId: requestId, code, parserError: error.code }, detail);
     socket.end(
       `HTTP/1.1 ${problem.status} ${STATUS_CODES[problem.status]}\r\n` +
-        `Content-Type: ${PROBLEM_CONTENT_TYPE}\r\nContent-Length: ${Buffer.byteLength(body)}\r\n${REQUEST_ID_HEADER}: ${requestId}\r\nConnection: close\r\n\r\n${body}`,
+        `Content-Type: ${PROBLEM_CONTENT_TYPE}\r\nContent-Length: ${Buffer.byteLength(body)}\r\n${REQUEST_ID_HEADER}: ${requestId}\r\n${FIXED_HEADERS}Connection: close\r\n\r\n${body}`,
     );
   };
 }

@@ -37,8 +37,11 @@ export const API_SECURITY_HEADERS: ReadonlyArray<readonly [string, string]> = [
   ['X-Frame-Options', 'DENY'],
 ];
 
+/** The documentation's paths, in any case: Express routes paths case-insensitively. */
+const DOCUMENTATION_PATH = /^\/docs(?:$|[/?-])/i;
+
 function isDocumentation(url: string | undefined): boolean {
-  return url !== undefined && (url === '/docs' || url.startsWith('/docs/') || url.startsWith('/docs?') || url.startsWith('/docs-'));
+  return url !== undefined && DOCUMENTATION_PATH.test(url);
 }
 
 /** Security headers on every answer, whatever ends the request (errors and 404s included). */
