@@ -53,8 +53,15 @@ describe('the service process', () => {
     expect((await post({ storeId: 'store-1', productId: 'SKU-001', delta: 5, version: 12, idempotencyKey: 'log-1' }, 'req-applied')).status).toBe(200);
     expect((await post({ storeId: 'store-1', productId: 'SKU-001', delta: 5, version: 12, idempotencyKey: 'log-2' }, 'req-conflict')).status).toBe(409);
     expect((await post({ storeId: 'store-1', productId: 'SKU-001', delta: 'x', version: 12, idempotencyKey: 'log-3' }, 'req-invalid')).status).toBe(400);
+    // A retry answered from the replay cache, with a secret where a careless client put one.
+    const replay = await fetch(`${service.url}/v1/inventory/updates?apiKey=${secretKey}`, {
+      method: 'POST',
+      headers: { 'X-API-Key': secretKey, 'Content-Type': 'application/json', 'X-Request-Id': 'req-replayed' },
+      body: JSON.stringify({ storeId: 'store-1', productId: 'SKU-001', delta: 5, version: 12, idempotencyKey: 'log-1' }),
+    });
+    expect(replay.headers.get('idempotent-replayed')).toBe('true');
     // Each request's last line is written when it ends; the lines reach this process through a pipe.
-    for (const requestId of ['req-applied', 'req-conflict', 'req-invalid']) {
+    for (const requestId of ['req-applied', 'req-conflict', 'req-invalid', 'req-replayed']) {
       await waitForLogLine(service, `request completed of ${requestId}`, (line) => line.reqId === requestId && line.msg === 'request completed');
     }
 
@@ -70,6 +77,9 @@ describe('the service process', () => {
     );
     expect(levelsOf('req-conflict')).toEqual(expect.arrayContaining([[40, 'update rejected'], [40, 'request completed']]));
     expect(levelsOf('req-invalid')).toEqual(expect.arrayContaining([[40, 'invalid request: delta']]));
+    expect(levelsOf('req-replayed')).toEqual(expect.arrayContaining([[30, 'idempotent replay']]));
+    // Logged by its path: the query string stays out of the log.
+    expect(of('req-replayed').find((line) => line.msg === 'request completed')).toMatchObject({ req: { url: '/v1/inventory/updates' } });
     expect(of('req-applied').find((line) => line.msg === 'update applied')).toMatchObject({ storeId: 'store-1', productId: 'SKU-001', delta: 5 });
     expect(service.output.join('\n')).not.toContain(secretKey);
   });

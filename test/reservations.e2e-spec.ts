@@ -252,6 +252,8 @@ describe('reservations: holding stock for checkouts', () => {
       ['ttlSeconds fractional', { lines: [line], ttlSeconds: 60.5 }, 'ttlSeconds'],
       ['an empty reference', { lines: [line], reference: '' }, 'reference'],
       ['a numeric idempotencyKey', { lines: [line], idempotencyKey: 7 }, 'idempotencyKey'],
+      ['a line that is an array of lines', { lines: [[line]] }, 'lines'],
+      ['a valid line and an array', { lines: [line, []] }, 'lines'],
     ])('refuses %s with 400 naming %s, changing nothing', async (_name, overrides, field) => {
       if ((await app.http().get('/v1/stores/store-1/inventory/VAL-A').set('X-API-Key', 'demo')).status === 404) {
         await createLevel(app, 'VAL-A', 5);
@@ -271,6 +273,10 @@ describe('reservations: holding stock for checkouts', () => {
       expect(lines.body.errors).toEqual([{ field: 'lines', issue: 'must be an array of 1-100 lines' }]);
       const commit = await app.http().post('/v1/reservations/res_AAAAAAAAAAAAAAAA/commit').set('X-API-Key', 'demo').send([]).expect(400);
       expect(commit.body.errors).toEqual([{ field: 'body', issue: 'must be a JSON object' }]);
+      const created = await postReservation(app, [{ storeId: 'store-1', lines: [{ productId: 'VAL-A', quantity: 1 }] }]).expect(400);
+      expect(created.body.errors).toEqual([{ field: 'body', issue: 'must be a JSON object' }]);
+      const extended = await app.http().post('/v1/reservations/res_AAAAAAAAAAAAAAAA/extend').set('X-API-Key', 'demo').send([{ ttlSeconds: 120 }]).expect(400);
+      expect(extended.body.errors).toEqual([{ field: 'body', issue: 'must be a JSON object' }]);
     });
 
     it('names the configured ttlSeconds range, never a wider one', async () => {

@@ -81,6 +81,7 @@ export class InventoryController {
     @Res({ passthrough: true }) response: Response,
   ): Promise<string> {
     if (request.kind === 'replay') {
+      log.info({ outcome: 'replayed', status: request.response.status, source: 'cache' }, 'idempotent replay');
       return sendReply(response, { ...request.response, replayed: true });
     }
     const reply =

@@ -64,6 +64,10 @@ export class StrictValidationPipe extends ValidationPipe {
   override async transform(value: unknown, metadata: ArgumentMetadata): Promise<unknown> {
     // Only where a DTO is validated (a custom decorator's value is not a request part).
     const validated = this.toValidate(metadata);
+    // Every body is one JSON object: an array would be validated item by item, as if it were one.
+    if (validated && metadata.type === 'body' && Array.isArray(value)) {
+      throw ApiError.invalidField('body', 'must be a JSON object');
+    }
     const accepted = validated ? acceptQuickly(metadata.metatype, value) : undefined;
     if (accepted !== undefined) {
       return accepted;

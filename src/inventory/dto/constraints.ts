@@ -85,3 +85,20 @@ export function IsReference(): PropertyDecorator {
 export function IsOptionalButNotNull(): PropertyDecorator {
   return ValidateIf((_object: object, value: unknown) => value !== undefined);
 }
+
+/**
+ * Each item of an array of nested objects is an object: nested validation would look inside an
+ * array item as if it were a list of objects, and take `[[{…}]]` for valid.
+ */
+export function IsEachAnObject(): PropertyDecorator {
+  return ValidateBy({
+    name: 'isEachAnObject',
+    validator: {
+      validate: (value: unknown) => !Array.isArray(value) || value.every((item) => typeof item === 'object' && item !== null && !Array.isArray(item)),
+      defaultMessage: (args: ValidationArguments) => {
+        const index = (args.value as unknown[]).findIndex((item) => typeof item !== 'object' || item === null || Array.isArray(item));
+        return `must hold objects only (item ${index} is not one)`;
+      },
+    },
+  });
+}

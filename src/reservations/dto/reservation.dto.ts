@@ -4,6 +4,7 @@ import { ArrayMaxSize, ArrayMinSize, IsArray, ValidateNested } from 'class-valid
 import { acceptArray, acceptObject } from '../../common/http/fast-accept';
 import {
   IDENTIFIER_PATTERN,
+  IsEachAnObject,
   IsIdempotencyKey,
   isIdempotencyKey,
   IsIdentifier,
@@ -67,6 +68,7 @@ export class ReservationCreateDto {
   @IsArray({ message: `must be an array of 1-${MAX_RESERVATION_LINES} lines` })
   @ArrayMinSize(1, { message: `must hold 1-${MAX_RESERVATION_LINES} lines` })
   @ArrayMaxSize(MAX_RESERVATION_LINES, { message: `must hold 1-${MAX_RESERVATION_LINES} lines` })
+  @IsEachAnObject()
   @ValidateNested({ each: true })
   @Type(() => ReservationLineDto)
   lines!: ReservationLineDto[];
@@ -95,6 +97,7 @@ export class ReservationCommitDto {
   @IsArray({ message: `must be an array of 1-${MAX_RESERVATION_LINES} lines` })
   @ArrayMinSize(1, { message: `must hold 1-${MAX_RESERVATION_LINES} lines` })
   @ArrayMaxSize(MAX_RESERVATION_LINES, { message: `must hold 1-${MAX_RESERVATION_LINES} lines` })
+  @IsEachAnObject()
   @ValidateNested({ each: true })
   @Type(() => CommitLineDto)
   lines?: CommitLineDto[];
