@@ -387,7 +387,7 @@ class EnvReader {
     return this.boolean(name, fallback);
   }
 
-  /** `true`/`false` as before (the README's store-1), or `chain`. */
+  /** `true` or `false` (the README's store-1), or `chain`. */
   demoSeed(name: string, fallback: DemoSeed): DemoSeed {
     const raw = this.optionalString(name)?.toLowerCase();
     if (raw === 'chain') {
