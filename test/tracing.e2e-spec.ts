@@ -3,7 +3,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createTestStore, type TestStore, TEST_DIALECT } from './helpers/dialect';
 import { UPDATES_PATH } from './helpers/inventory-client';
-import { jsonLines, type ServiceProcess, spawnService, waitForLogLine } from './helpers/service-process';
+import { type ServiceProcess, spawnService, waitForLogLine } from './helpers/service-process';
 import { type CapturedSpan, spawnModuleReportingService, spawnTracedService, waitForSpans } from './helpers/trace-capture';
 import { LOADED_MACHINE_TIMEOUT_MS, waitFor } from './helpers/wait';
 import { queueDepth, WRITE_GATE_PRELOAD, WriteGate } from './helpers/write-gate';
@@ -291,29 +291,6 @@ describe(`tracing configured by OTEL_* (${TEST_DIALECT})`, () => {
       );
       expect(tracingModules).toEqual([]);
       expect(modules.filter((file) => file.includes('/@opentelemetry/api/')).length).toBeGreaterThan(0);
-    } finally {
-      await service.stop();
-    }
-  }, LOADED_MACHINE_TIMEOUT_MS);
-
-  it('starts tracing in the workers of a cluster (WORKERS=2), not in its primary, which serves no request', async () => {
-    const endpoint = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}`;
-    // The modules reported are the primary's: the test's IPC channel is the primary's.
-    const { service, loadedModules } = await spawnModuleReportingService({ ...store.env, API_KEYS, WORKERS: '2', OTEL_EXPORTER_OTLP_ENDPOINT: endpoint, OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json' });
-    try {
-      const tracingOn = await waitFor(
-        'both workers tracing',
-        () => {
-          const lines = jsonLines(service.output).filter((line) => line.msg === 'tracing on');
-          return lines.length >= 2 && lines;
-        },
-        { timeoutMs: 90_000 },
-      );
-      expect(tracingOn.map((line) => line.worker).sort()).toEqual([1, 2]);
-      const modules = await loadedModules();
-      expect(modules.some((file) => file.endsWith('/src/cluster/primary.ts'))).toBe(true);
-      const tracingModules = modules.filter((file) => file.includes('/@opentelemetry/sdk-') || file.endsWith('/src/common/tracing/open-telemetry.ts'));
-      expect(tracingModules).toEqual([]);
     } finally {
       await service.stop();
     }
