@@ -262,7 +262,10 @@ describe('WORKERS=2', () => {
     const replacement = await waitFor('a replacement worker listening', () => {
       const listening = jsonLines(service.output).filter((line) => line.msg === 'listening' && typeof line.worker === 'number' && line.worker > 2);
       return listening.length > 0 && listening[0];
-    }, { timeoutMs: 90_000 });
+    }, { timeoutMs: 90_000 }).catch((error: Error) => {
+      // What the processes said, to tell a replacement never forked from one slow to start.
+      throw new Error(`${error.message}; the service printed:\n${service.output.slice(-40).join('\n')}`);
+    });
     expect(jsonLines(service.output).some((line) => line.msg === 'worker died; starting another' && line.signal === 'SIGKILL')).toBe(true);
     await load.done;
     expect(isAlive(victim)).toBe(false);
