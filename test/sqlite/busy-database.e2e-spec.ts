@@ -14,55 +14,63 @@ import { LOADED_MACHINE_TIMEOUT_MS, waitFor } from '../helpers/wait';
 const STORE = 'busy-store';
 const HEADERS = { 'X-API-Key': 'demo', 'Content-Type': 'application/json' };
 
-describe('a busy SQLite database under WORKERS=2', () => {
-  let store: TestStore;
-  let service: ServiceProcess;
-  let holder: Database.Database;
-
+/**
+ * A service on a fresh SQLite file holding one level (`product`, 10 units), and a connection of
+ * the test's own to that file to hold its write lock; both ended after the suite.
+ */
+function useLockedService(env: Record<string, string>, product: string) {
+  const fixture = {} as { store: TestStore; service: ServiceProcess; holder: Database.Database };
   beforeAll(async () => {
-    store = await createTestStore('sqlite');
-    service = await spawnService({ ...store.env, WORKERS: '2', RATE_LIMIT_PER_SECOND: '0' });
-    await waitFor('both workers listening', () => jsonLines(service.output).filter((line) => line.msg === 'listening').length >= 2, { timeoutMs: 90_000 });
-    await insertLevels(store, STORE, ['B-1'], 10);
-    holder = new Database(join(store.dataDir, 'inventory.db'));
+    fixture.store = await createTestStore('sqlite');
+    fixture.service = await spawnService({ ...fixture.store.env, RATE_LIMIT_PER_SECOND: '0', ...env });
+    if (env.WORKERS !== undefined) {
+      await waitFor('every worker listening', () => jsonLines(fixture.service.output).filter((line) => line.msg === 'listening').length >= Number(env.WORKERS), { timeoutMs: 90_000 });
+    }
+    await insertLevels(fixture.store, STORE, [product], 10);
+    fixture.holder = new Database(join(fixture.store.dataDir, 'inventory.db'));
   }, LOADED_MACHINE_TIMEOUT_MS);
 
   afterAll(async () => {
-    holder?.close();
-    await service?.stop('SIGKILL');
-    await store?.dispose();
+    fixture.holder?.close();
+    await fixture.service?.stop('SIGKILL');
+    await fixture.store?.dispose();
   });
 
   const update = (version: number, key: string) =>
-    fetch(`${service.url}/v1/inventory/updates`, { method: 'POST', headers: HEADERS, body: JSON.stringify({ storeId: STORE, productId: 'B-1', delta: 1, version, idempotencyKey: key }) });
+    fetch(`${fixture.service.url}/v1/inventory/updates`, { method: 'POST', headers: HEADERS, body: JSON.stringify({ storeId: STORE, productId: product, delta: 1, version, idempotencyKey: key }) });
+  return { fixture, update };
+}
+
+describe('a busy SQLite database under WORKERS=2', () => {
+  const { fixture, update } = useLockedService({ WORKERS: '2' }, 'B-1');
 
   it('waits for the lock while another writer holds it briefly, then applies the update', async () => {
-    holder.exec('begin immediate');
+    fixture.holder.exec('begin immediate');
     const sentAt = Date.now();
     const pending = update(0, 'busy-short');
     await new Promise((resolve) => setTimeout(resolve, 1000));
-    holder.exec('commit');
+    fixture.holder.exec('commit');
     const response = await pending;
     expect(response.status).toBe(200);
     expect(Date.now() - sentAt).toBeGreaterThanOrEqual(1000);
-    expect((await levelsOf(store, STORE)).get('B-1')).toEqual({ quantity: 11, version: 1 });
+    expect((await levelsOf(fixture.store, STORE)).get('B-1')).toEqual({ quantity: 11, version: 1 });
   }, LOADED_MACHINE_TIMEOUT_MS);
 
   it('answers 503 DATABASE_UNAVAILABLE, not 500, when the lock is held beyond the bound, and changes nothing', async () => {
-    holder.exec('begin immediate');
+    fixture.holder.exec('begin immediate');
     let response: Response;
     try {
       response = await update(1, 'busy-long');
     } finally {
-      holder.exec('commit');
+      fixture.holder.exec('commit');
     }
     expect(response.status).toBe(503);
     expect(response.headers.get('retry-after')).not.toBeNull();
     expect(((await response.json()) as { code: string }).code).toBe('DATABASE_UNAVAILABLE');
-    expect((await levelsOf(store, STORE)).get('B-1')).toEqual({ quantity: 11, version: 1 });
+    expect((await levelsOf(fixture.store, STORE)).get('B-1')).toEqual({ quantity: 11, version: 1 });
     // Once the lock is free, the retry with the same key applies it.
     expect((await update(1, 'busy-long')).status).toBe(200);
-    expect((await levelsOf(store, STORE)).get('B-1')).toEqual({ quantity: 12, version: 2 });
+    expect((await levelsOf(fixture.store, STORE)).get('B-1')).toEqual({ quantity: 12, version: 2 });
   }, LOADED_MACHINE_TIMEOUT_MS);
 });
 
@@ -73,46 +81,27 @@ async function groupsStarted(url: string): Promise<number> {
 }
 
 describe('a single process waiting for a SQLite write lock held elsewhere', () => {
-  let store: TestStore;
-  let service: ServiceProcess;
-  let holder: Database.Database;
-
-  beforeAll(async () => {
-    store = await createTestStore('sqlite');
-    service = await spawnService({ ...store.env, RATE_LIMIT_PER_SECOND: '0' });
-    await insertLevels(store, STORE, ['W-1'], 10);
-    holder = new Database(join(store.dataDir, 'inventory.db'));
-  }, LOADED_MACHINE_TIMEOUT_MS);
-
-  afterAll(async () => {
-    holder?.close();
-    await service?.stop('SIGKILL');
-    await store?.dispose();
-  });
+  const { fixture, update } = useLockedService({}, 'W-1');
 
   it('goes on answering other requests meanwhile: the wait does not hold up its event loop', async () => {
-    const before = await groupsStarted(service.url);
-    holder.exec('begin immediate');
+    const before = await groupsStarted(fixture.service.url);
+    fixture.holder.exec('begin immediate');
     let pending: Promise<Response> | undefined;
     let answered: string;
     try {
-      pending = fetch(`${service.url}/v1/inventory/updates`, {
-        method: 'POST',
-        headers: HEADERS,
-        body: JSON.stringify({ storeId: STORE, productId: 'W-1', delta: 1, version: 0, idempotencyKey: 'waiting-1' }),
-      });
+      pending = update(0, 'waiting-1');
       // The probe goes once the update's group has left the queue for its transaction, which finds
       // the lock taken (a process asleep in SQLite's busy handler would not answer /metrics either).
-      await waitFor('the update in its transaction', async () => (await groupsStarted(service.url)) > before);
-      const probe = fetch(`${service.url}/health/live`).then((response) => `answered ${response.status}`);
+      await waitFor('the update in its transaction', async () => (await groupsStarted(fixture.service.url)) > before);
+      const probe = fetch(`${fixture.service.url}/health/live`).then((response) => `answered ${response.status}`);
       // Held for at most 4 s, within the 5-s wait bound: a process asleep in SQLite's busy
       // handler would answer the probe only once the lock is released.
       answered = await Promise.race([probe, new Promise<string>((resolve) => setTimeout(() => resolve('no answer while the lock was held'), 4000))]);
     } finally {
-      holder.exec('commit');
+      fixture.holder.exec('commit');
     }
     expect(answered).toBe('answered 200');
     expect((await pending).status).toBe(200);
-    expect((await levelsOf(store, STORE)).get('W-1')).toEqual({ quantity: 11, version: 1 });
+    expect((await levelsOf(fixture.store, STORE)).get('W-1')).toEqual({ quantity: 11, version: 1 });
   }, LOADED_MACHINE_TIMEOUT_MS);
 });
