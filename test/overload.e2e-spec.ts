@@ -88,7 +88,7 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Lines of the service's request log (at LOG_LEVEL warn: every 409 and 503) from `from` on, with their time. */
 function requestLog(service: ServiceProcess, from: number): Array<{ status: number; responseTime: number }> {
-  return jsonLines(service.output.slice(from)).flatMap((line) => {
+  return jsonLines(service.output, from).flatMap((line) => {
     const { res, responseTime } = line as { res?: { statusCode?: unknown }; responseTime?: unknown };
     return typeof res?.statusCode === 'number' && typeof responseTime === 'number' ? [{ status: res.statusCode, responseTime }] : [];
   });

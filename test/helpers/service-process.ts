@@ -129,17 +129,30 @@ export function waitForLogLine(
   matches: (line: Record<string, unknown>) => boolean,
   { from = 0, timeoutMs = 15_000 }: { from?: number; timeoutMs?: number } = {},
 ): Promise<Record<string, unknown>> {
-  return waitFor(`log line: ${what}`, () => jsonLines(service.output.slice(from)).find(matches), { timeoutMs });
+  return waitFor(`log line: ${what}`, () => jsonLines(service.output, from).find(matches), { timeoutMs });
 }
 
-/** Parses the JSON log lines, skipping anything that is not JSON. */
-export function jsonLines(output: readonly string[]): Array<Record<string, unknown>> {
-  return output.flatMap((line): Array<Record<string, unknown>> => {
-    try {
-      const parsed: unknown = JSON.parse(line);
-      return typeof parsed === 'object' && parsed !== null ? [{ ...parsed }] : [];
-    } catch {
-      return [];
-    }
-  });
+/** Each output's lines parsed so far, index for index (undefined: not JSON). */
+const parsedOutputs = new WeakMap<readonly string[], Array<Record<string, unknown> | undefined>>();
+
+/**
+ * Parses the JSON log lines (from line `from` on), skipping anything that is not JSON. Tests poll
+ * this many times a second while a service logs thousands of lines: each line is parsed once.
+ */
+export function jsonLines(output: readonly string[], from = 0): Array<Record<string, unknown>> {
+  const parsed = parsedOutputs.get(output) ?? [];
+  parsedOutputs.set(output, parsed);
+  for (let index = parsed.length; index < output.length; index += 1) {
+    parsed.push(parseLine(output[index]));
+  }
+  return parsed.slice(from).filter((line) => line !== undefined);
+}
+
+function parseLine(line: string): Record<string, unknown> | undefined {
+  try {
+    const parsed: unknown = JSON.parse(line);
+    return typeof parsed === 'object' && parsed !== null ? (parsed as Record<string, unknown>) : undefined;
+  } catch {
+    return undefined;
+  }
 }
