@@ -68,7 +68,7 @@ describe(`traces of the update path (${TEST_DIALECT})`, () => {
     await store?.dispose();
   });
 
-  it('one update: the server span parents its queue wait, which links to the group transaction; the statements nest under the group', async () => {
+  it('one update: the server span links to the group transaction and parents its queue wait, which links to it too; the statements nest under the group', async () => {
     const caller = callerTrace();
     const update = { storeId: 'store-1', productId: 'SKU-001', delta: 5, version: 12, idempotencyKey: 'trace-one' };
     expect(await post(service, update, { traceparent: caller.traceparent })).toEqual({ status: 200, replayed: false });
@@ -78,6 +78,8 @@ describe(`traces of the update path (${TEST_DIALECT})`, () => {
 
     expect(server).toMatchObject({ name: 'POST /v1/inventory/updates', parentSpanId: caller.parentSpanId, serviceName: 'inventory-service' });
     expect(server.attributes).toMatchObject({ 'http.route': '/v1/inventory/updates', 'http.response.status_code': 200 });
+    // The request's own span leads to the transaction that carried it.
+    expect(server.links).toEqual([{ traceId: group.traceId, spanId: group.spanId }]);
 
     expect(queueWait).toMatchObject({ parentSpanId: server.spanId, scope: 'inventory-service', links: [{ traceId: group.traceId, spanId: group.spanId }] });
     // From the submission to the start of the group.
@@ -156,6 +158,7 @@ describe(`traces of the update path (${TEST_DIALECT})`, () => {
     expect(group.links).toHaveLength(requests.length);
     for (const { server, queueWait } of grouped) {
       expect(linksTo(group, server)).toBe(true);
+      expect(linksTo(server, group)).toBe(true);
       expect(linksTo(queueWait, group)).toBe(true);
       expect(queueWait.parentSpanId).toBe(server.spanId);
     }
@@ -207,14 +210,25 @@ describe(`traces of the update path (${TEST_DIALECT})`, () => {
     }
   });
 
-  it("names the request's trace in its log lines", async () => {
-    const caller = callerTrace();
+  it("names the request's trace in its log lines: an applied update's, a fast-path replay's, a refused request's", async () => {
     const from = service.output.length;
     const update = { storeId: 'store-1', productId: 'SKU-007', delta: 1, version: 9, idempotencyKey: 'trace-log' };
-    expect((await post(service, update, { traceparent: caller.traceparent, 'X-Request-Id': 'trace-log-request' })).status).toBe(200);
-    const line = await waitForLogLine(service, 'the applied update', (entry) => entry.reqId === 'trace-log-request' && entry.msg === 'update applied', { from });
-    const { server } = await waitForSpans('the spans of the update', spans, (finished) => updateSpansOf(finished, caller));
-    expect(line).toMatchObject({ traceId: caller.traceId, spanId: server.spanId });
+    const traceOfLine = async (body: object, requestId: string, message: string, expected: { status: number; replayed: boolean }) => {
+      const caller = callerTrace();
+      expect(await post(service, body, { traceparent: caller.traceparent, 'X-Request-Id': requestId })).toEqual(expected);
+      const line = await waitForLogLine(service, message, (entry) => entry.reqId === requestId && entry.msg === message, { from });
+      const server = await waitForSpans(`the server span of ${requestId}`, spans, (finished) => finished.find((span) => span.traceId === caller.traceId && span.kind === SERVER));
+      return { line, traceId: caller.traceId, spanId: server.spanId };
+    };
+    // An update's own line, written by the service the request called.
+    const applied = await traceOfLine(update, 'trace-log-applied', 'update applied', { status: 200, replayed: false });
+    expect(applied.line).toMatchObject({ traceId: applied.traceId, spanId: applied.spanId });
+    // The fast path's line, written before the request reaches the queue.
+    const replayed = await traceOfLine(update, 'trace-log-replayed', 'idempotent replay', { status: 200, replayed: true });
+    expect(replayed.line).toMatchObject({ traceId: replayed.traceId, spanId: replayed.spanId });
+    // The request line, written as the answer ends (a refusal's is at warn).
+    const refused = await traceOfLine({ ...update, idempotencyKey: 'trace-log-stale' }, 'trace-log-refused', 'request completed', { status: 409, replayed: false });
+    expect(refused.line).toMatchObject({ traceId: refused.traceId, spanId: refused.spanId, res: { statusCode: 409 } });
   });
 });
 

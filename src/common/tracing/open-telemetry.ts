@@ -74,6 +74,9 @@ export function openTelemetryTracing(settings: TracingSettings, overrides: Traci
       const startedAt = now();
       const toGroup: Link[] = [{ context: span.spanContext() }];
       for (const origin of queued) {
+        // The request's own span (still open: the request waits for the group) names the group
+        // too, so a trace viewer leads from a slow request straight to the transaction.
+        trace.getSpan(origin.context as Context)?.addLinks(toGroup);
         tracer.startSpan(SPAN_NAMES.queueWait, { startTime: origin.enqueuedAt, links: toGroup }, origin.context as Context).end(startedAt);
       }
       const groupContext = trace.setSpan(ROOT_CONTEXT, span);

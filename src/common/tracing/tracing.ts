@@ -33,7 +33,8 @@ export interface Tracing {
   enqueued(): QueuedTrace | undefined;
   /**
    * Starts the span of a group transaction: a root of its own (it carries many requests), linked
-   * to each request it carries, whose queue wait (enqueue to now) becomes a span linked back to it.
+   * to each request it carries. Each request's span links back to it, and so does the span of
+   * its queue wait (enqueue to now).
    */
   startGroup(origins: ReadonlyArray<QueuedTrace | undefined>, attributes: SpanAttributes): GroupTrace;
   /** A retry answered by the idempotency fast path, without the queue. */
