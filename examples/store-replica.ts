@@ -16,15 +16,15 @@
  *    from the saved lastSeq instead of taking a new snapshot.
  * 4. Re-snapshot: when the feed refuses the saved position (409 FEED_POSITION_AHEAD: the service
  *    runs on a new or restored database; 410 FEED_POSITION_EXPIRED: the position is older than
- *    the history the service keeps), following on would miss changes, so it takes a fresh
- *    snapshot and follows the feed from there.
+ *    the history the service keeps), following on would miss changes: the client's feed takes a
+ *    fresh snapshot, the replica replaces its copy with it, and the feed goes on from there.
  * Its HTTP calls go through the typed client (clients/typescript, `@inventory/client`), which
  * retries failed requests (network, 503, 504, 429) and follows the feed; when the client gives
  * up, the replica tries again with a delay growing to 30 s. 401/403 stop it.
  */
 import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 // From the package's source, so the example runs without building it first.
-import { type Change, InventoryClient, InventoryHttpError } from '../clients/typescript/src';
+import { type Change, InventoryClient, InventoryHttpError, type StoreSnapshot } from '../clients/typescript/src';
 
 export interface ReplicaLevel {
   /** On hand. */
@@ -85,11 +85,7 @@ export class StoreReplica {
       await this.retrying(() => this.snapshot());
     }
     while (!this.stopping.signal.aborted) {
-      const refused = await this.retrying(() => this.follow());
-      if (refused !== undefined) {
-        this.options.log?.(`the feed refused position ${refused.position} (${refused.code}: ${refused.detail}); taking a fresh snapshot`);
-        await this.retrying(() => this.snapshot());
-      }
+      await this.retrying(() => this.follow());
     }
   }
 
@@ -119,45 +115,39 @@ export class StoreReplica {
   }
 
   private async snapshot(): Promise<void> {
-    // Built aside and swapped in at once, so a copy being replaced is never seen half-rebuilt.
-    const levels = new Map<string, ReplicaLevel>();
-    let cursor: string | undefined;
-    let firstPageSeq: number | undefined;
-    do {
-      const page = await this.client.listLevels(this.options.storeId, { limit: 500, cursor }, { signal: this.stopping.signal });
-      firstPageSeq ??= page.lastSeq;
-      for (const { productId, quantity, reserved, version, lastUpdated } of page.items) {
-        levels.set(productId, { quantity, reserved, version, lastUpdated });
-      }
-      cursor = page.nextCursor ?? undefined;
-    } while (cursor !== undefined);
+    this.replaceWith(await this.client.snapshot(this.options.storeId, { signal: this.stopping.signal }));
+  }
+
+  /** Swaps the whole copy for a snapshot's levels at once, so it is never seen half-rebuilt. */
+  private replaceWith({ levels, lastSeq }: StoreSnapshot): void {
     this.levels.clear();
-    levels.forEach((level, productId) => this.levels.set(productId, level));
-    this.lastSeq = firstPageSeq;
+    for (const { productId, quantity, reserved, version, lastUpdated } of levels) {
+      this.levels.set(productId, { quantity, reserved, version, lastUpdated });
+    }
+    this.lastSeq = lastSeq;
     this.snapshots += 1;
     this.save();
     this.options.log?.(`snapshot of ${this.levels.size} levels at seq ${this.lastSeq}`);
   }
 
   /**
-   * Follows the feed from lastSeq, saving the position after every page, until the replica stops
-   * (undefined) or the feed refuses the position (what it said, for a fresh snapshot).
+   * Follows the feed from lastSeq, saving the position after every page, until the replica stops.
+   * A refused position comes as a fresh snapshot of the store, which replaces the copy.
    */
-  private async follow(): Promise<{ position: number; code: string; detail: string } | undefined> {
+  private async follow(): Promise<void> {
     const feed = this.client.changes({ storeId: this.options.storeId, after: this.lastSeq, limit: 1000, waitSeconds: this.options.waitSeconds ?? 25, signal: this.stopping.signal });
     for await (const event of feed) {
-      if (event.type === 'resnapshot') {
-        return { position: event.position, code: event.code, detail: event.error.detail ?? `${event.error.status}` };
-      }
-      for (const change of event.changes) {
-        this.apply(change);
-      }
-      if (event.lastSeq !== this.lastSeq) {
-        this.lastSeq = event.lastSeq;
-        this.save();
+      if (event.type === 'snapshot') {
+        this.options.log?.(`the feed refused position ${event.position} (${event.code}: ${event.error.detail ?? event.error.status}); replacing the copy with a fresh snapshot`);
+        this.replaceWith(event);
+      } else if (event.type === 'changes') {
+        event.changes.forEach((change) => this.apply(change));
+        if (event.lastSeq !== this.lastSeq) {
+          this.lastSeq = event.lastSeq;
+          this.save();
+        }
       }
     }
-    return undefined;
   }
 
   /** Applies a change unless the copy already reflects it (it has that version or a later one). */

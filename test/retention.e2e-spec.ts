@@ -331,7 +331,7 @@ describe(`ledger retention (LEDGER_RETENTION=${RETENTION})`, () => {
       );
       const refusals = log.filter((line) => line.includes('the feed refused position'));
       // Its first refusal is of the saved position; each refusal (one more if it fell behind again on a busy machine) took one snapshot.
-      expect(refusals[0]).toMatch(/^the feed refused position \d+ \(FEED_POSITION_EXPIRED: position \d+ is older than what the ledger keeps.*taking a fresh snapshot$/);
+      expect(refusals[0]).toMatch(/^the feed refused position \d+ \(FEED_POSITION_EXPIRED: position \d+ is older than what the ledger keeps.*replacing the copy with a fresh snapshot$/);
       expect(refusals[0]).toContain(`refused position ${saved} (`);
       expect(replica.snapshots).toBe(refusals.length);
       expect(replica.lastSeq).toBeGreaterThan(saved);

@@ -180,10 +180,29 @@ describe('client: calls against the service', () => {
     }
   });
 
-  it.each(['long-poll', 'sse'] as const)('tells the caller to take a fresh snapshot (%s) when the position is beyond the feed, and ends', async (transport) => {
+  it.each(['long-poll', 'sse'] as const)('brings a fresh snapshot of the store (%s) when the position is beyond the feed, and goes on after it', async (transport) => {
+    const { client } = countingClient(url);
+    const expected = await client.snapshot('store-1');
+    const following = follow(client, { storeId: 'store-1', after: 999_999, transport, waitSeconds: 5 });
+    try {
+      const snapshot = await waitFor('the snapshot', () => following.events.find((event) => event.type === 'snapshot'));
+      expect(snapshot).toMatchObject({ code: 'FEED_POSITION_AHEAD', position: 999_999, lastSeq: expected.lastSeq, error: { status: 409, code: 'FEED_POSITION_AHEAD', body: { lastSeq: expected.lastSeq } } });
+      expect(snapshot.levels.map((level) => [level.productId, level.quantity, level.version])).toEqual(expected.levels.map((level) => [level.productId, level.quantity, level.version]));
+      expect(snapshot.levels.length).toBeGreaterThan(0);
+      // The feed goes on after the snapshot: a change made now comes through it.
+      const later = await client.adjustWithRetry('store-1', 'SKU-009', 1);
+      await waitFor('the change after the snapshot', () => following.changes().length > 0);
+      expect(following.changes().map((change) => change.idempotencyKey)).toEqual([later.applied ? later.idempotencyKey : 'none']);
+      expect(following.events[0].type).toBe('snapshot');
+    } finally {
+      await following.stop();
+    }
+  });
+
+  it.each(['long-poll', 'sse'] as const)('tells the caller of a feed of every store to take fresh snapshots (%s) when the position is beyond the feed, and ends', async (transport) => {
     const { client } = countingClient(url);
     const events: FeedEvent[] = [];
-    for await (const event of client.changes({ storeId: 'store-1', after: 999_999, transport })) {
+    for await (const event of client.changes({ after: 999_999, transport })) {
       events.push(event);
     }
     expect(events).toEqual([{ type: 'resnapshot', code: 'FEED_POSITION_AHEAD', position: 999_999, error: expect.any(InventoryHttpError) }]);
@@ -220,18 +239,18 @@ describe('client: the feed across a restart and behind the retention', () => {
     }
   }, LOADED_MACHINE_TIMEOUT_MS);
 
-  it.each(['long-poll', 'sse'] as const)('tells the caller to take a fresh snapshot (%s) when the position is older than the ledger keeps', async (transport) => {
+  it.each(['long-poll', 'sse'] as const)('brings a fresh snapshot of the store (%s) when the position is older than the ledger keeps', async (transport) => {
     const service = await fixture.spawn({ ...ENV, LEDGER_RETENTION: '1s', LEDGER_PRUNE_INTERVAL_MS: '100' });
     const client = new InventoryClient({ baseUrl: service.url, apiKey: 'demo' });
-    await client.update({ storeId: 'store-1', productId: 'SKU-001', delta: 1, version: 12 });
+    const applied = await client.update({ storeId: 'store-1', productId: 'SKU-001', delta: 1, version: 12 });
     await waitFor('the ledger pruned', async () => (await client.history('store-1', 'SKU-001')).prunedThroughSeq > 0, { timeoutMs: 30_000 });
 
-    const events: FeedEvent[] = [];
-    for await (const event of client.changes({ storeId: 'store-1', after: 0, transport })) {
-      events.push(event);
-    }
-    expect(events).toEqual([{ type: 'resnapshot', code: 'FEED_POSITION_EXPIRED', position: 0, error: expect.any(InventoryHttpError) }]);
-    const [refusal] = events;
-    expect(refusal.type === 'resnapshot' && refusal.error).toMatchObject({ status: 410, code: 'FEED_POSITION_EXPIRED' });
+    const feed = client.changes({ storeId: 'store-1', after: 0, transport })[Symbol.asyncIterator]();
+    const { value: event } = await feed.next();
+    await feed.return?.();
+    expect(event).toMatchObject({ type: 'snapshot', code: 'FEED_POSITION_EXPIRED', position: 0, error: { status: 410, code: 'FEED_POSITION_EXPIRED' } });
+    const snapshot = (event as FeedEvent).type === 'snapshot' ? (event as Extract<FeedEvent, { type: 'snapshot' }>) : undefined;
+    expect(snapshot?.levels.find((level) => level.productId === 'SKU-001')).toMatchObject({ quantity: applied.newQuantity, version: applied.newVersion });
+    expect(snapshot?.lastSeq).toBe((await client.listLevels('store-1', { limit: 1 })).lastSeq);
   }, LOADED_MACHINE_TIMEOUT_MS);
 });

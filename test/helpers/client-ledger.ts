@@ -16,7 +16,8 @@ export async function ledgerThroughFeed(client: InventoryClient, storeId: string
     return changes;
   }
   for await (const event of client.changes({ storeId, after: 0, waitSeconds: 1 })) {
-    if (event.type === 'resnapshot') {
+    if (event.type !== 'changes') {
+      // The ledger from the start is refused (pruned, or a newer database): no ledger to read.
       throw event.error;
     }
     changes.push(...event.changes);

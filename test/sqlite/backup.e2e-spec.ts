@@ -245,7 +245,7 @@ describe('npm run backup (online copy of the SQLite database)', () => {
     try {
       await converge(resumed, restored.url);
       expect(resumed.snapshots).toBe(1);
-      expect(log).toEqual(expect.arrayContaining([expect.stringMatching(/^the feed refused position \d+ \(FEED_POSITION_AHEAD: .*taking a fresh snapshot$/)]));
+      expect(log).toEqual(expect.arrayContaining([expect.stringMatching(/^the feed refused position \d+ \(FEED_POSITION_AHEAD: .*replacing the copy with a fresh snapshot$/)]));
       expect(resumed.lastSeq).toBe(backupSeq);
       // It follows the restored feed from there: the next change (a seq the original gave to another change) arrives.
       const { version } = (await (await fetch(`${restored.url}/v1/stores/store-1/inventory/SKU-001`, { headers: HEADERS })).json()) as { version: number };

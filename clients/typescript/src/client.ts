@@ -17,10 +17,14 @@ import type {
   SetLevelInput,
   StockLevel,
   StockLevelPage,
+  StoreSnapshot,
   UpdateFailure,
   UpdateInput,
   UpdateResult,
 } from './types';
+
+/** The largest page listLevels serves. */
+const SNAPSHOT_PAGE_SIZE = 500;
 
 export interface InventoryClientOptions {
   /** e.g. `http://localhost:8081` */
@@ -113,6 +117,24 @@ export class InventoryClient implements FeedSource {
   async listLevels(storeId: string, page: { limit?: number; cursor?: string } = {}, options: CallOptions = {}): Promise<StockLevelPage> {
     const { data } = await this.send('listLevels', options, [], (signal) => this.api.GET('/v1/stores/{storeId}/inventory', { params: { path: { storeId }, query: page }, signal }));
     return data;
+  }
+
+  /**
+   * A store's whole stock, every page of listLevels, and `lastSeq`: the first page's, the position
+   * a copy built from these levels follows the feed from (a level read on a later page may already
+   * reflect a change after it; the feed's copy of that change has a version the copy already has).
+   */
+  async snapshot(storeId: string, options: CallOptions = {}): Promise<StoreSnapshot> {
+    const levels: StockLevel[] = [];
+    let cursor: string | undefined;
+    let lastSeq: number | undefined;
+    do {
+      const page = await this.listLevels(storeId, { limit: SNAPSHOT_PAGE_SIZE, cursor }, options);
+      lastSeq ??= page.lastSeq;
+      levels.push(...page.items);
+      cursor = page.nextCursor ?? undefined;
+    } while (cursor !== undefined);
+    return { levels, lastSeq };
   }
 
   /** One page of a level's ledger entries, newest first. */

@@ -27,6 +27,10 @@ function change(seq: number, productId = 'SKU-001') {
   return { seq, storeId: 'store-1', productId, kind: 'adjust', delta: 1, quantity: seq, reserved: 0, available: seq, version: seq, reason: null, reference: null, idempotencyKey: `k${seq}`, reservationId: null, requestId: null, createdAt: '2026-11-30T12:00:00.000Z' };
 }
 
+function level(productId: string, version: number) {
+  return { storeId: 'store-1', productId, quantity: version, reserved: 0, available: version, version, lastUpdated: '2026-11-30T12:00:00.000Z' };
+}
+
 const event = (seq: number) => `id: ${seq}\nevent: change\ndata: ${JSON.stringify(change(seq))}\n\n`;
 
 /** A client whose requests are answered from a script; the paths it asked for are recorded. */
@@ -58,15 +62,15 @@ async function collect(feed: AsyncIterable<FeedEvent>, until?: (events: FeedEven
 }
 
 describe('ChangeFeed over Server-Sent Events', () => {
-  it('reopens an ended stream after the last id it took (a heartbeat’s included), and ends with resnapshot on an expired event', async () => {
+  it('reopens an ended stream after the last id it took (a heartbeat’s included); a feed of every store ends with resnapshot on an expired event', async () => {
     const { client, paths } = scripted([
       stream([event(5), event(6).slice(0, 20), event(6).slice(20), ': heartbeat\nid: 9\n\n']),
       stream([`${event(10)}event: expired\ndata: ${JSON.stringify({ status: 410, code: 'FEED_POSITION_EXPIRED', detail: 'pruned', prunedThroughSeq: 20 })}\n\n`]),
     ]);
-    const feed = client.changes({ storeId: 'store-1', after: 4, transport: 'sse' });
+    const feed = client.changes({ after: 4, transport: 'sse' });
     const events = await collect(feed);
 
-    expect(paths).toEqual(['/v1/changes/stream?after=4&storeId=store-1', '/v1/changes/stream?after=9&storeId=store-1']);
+    expect(paths).toEqual(['/v1/changes/stream?after=4', '/v1/changes/stream?after=9']);
     expect(events.map((item) => (item.type === 'changes' ? [item.changes.map((one) => one.seq), item.lastSeq] : [item.code, item.position]))).toEqual([
       [[5], 5],
       [[6], 6],
@@ -76,6 +80,29 @@ describe('ChangeFeed over Server-Sent Events', () => {
     ]);
     const last = events.at(-1);
     expect(last?.type === 'resnapshot' && last.error).toMatchObject({ status: 410, code: 'FEED_POSITION_EXPIRED', detail: 'pruned', body: { prunedThroughSeq: 20 } });
+  });
+
+  it('a store’s feed takes a fresh snapshot (every page) on an expired event, and reopens the stream after it', async () => {
+    const { client, paths } = scripted([
+      stream([`${event(10)}event: expired\ndata: ${JSON.stringify({ status: 410, code: 'FEED_POSITION_EXPIRED', detail: 'pruned' })}\n\n`]),
+      json(200, { items: [level('SKU-001', 30)], nextCursor: 'page-2', lastSeq: 31 }),
+      json(200, { items: [level('SKU-002', 33)], nextCursor: null, lastSeq: 33 }),
+      stream([event(32)], true),
+    ]);
+    const feed = client.changes({ storeId: 'store-1', after: 9, transport: 'sse' });
+    const events = await collect(feed, (taken) => taken.length === 3);
+
+    expect(paths).toEqual([
+      '/v1/changes/stream?after=9&storeId=store-1',
+      '/v1/stores/store-1/inventory?limit=500',
+      '/v1/stores/store-1/inventory?limit=500&cursor=page-2',
+      '/v1/changes/stream?after=31&storeId=store-1',
+    ]);
+    expect(events[0]).toMatchObject({ type: 'changes', lastSeq: 10 });
+    // The first page's lastSeq: every change up to it is in the pages.
+    expect(events[1]).toMatchObject({ type: 'snapshot', code: 'FEED_POSITION_EXPIRED', position: 10, lastSeq: 31, error: { status: 410, detail: 'pruned' } });
+    expect(events[1].type === 'snapshot' && events[1].levels.map((one) => one.productId)).toEqual(['SKU-001', 'SKU-002']);
+    expect(events[2]).toMatchObject({ type: 'changes', lastSeq: 32 });
   });
 
   it('reopens a stream that stays silent beyond idleTimeoutMs, from its position', async () => {
@@ -94,16 +121,18 @@ describe('ChangeFeed over Server-Sent Events', () => {
 });
 
 describe('ChangeFeed by long poll', () => {
-  it('asks from the position taken, retries a 503, skips answers that move nothing, and ends with resnapshot on a refused position', async () => {
+  it('asks from the position taken, retries a 503, skips answers that move nothing; a store’s feed takes a fresh snapshot on a refused position and goes on after it', async () => {
     const { client, paths } = scripted([
       json(200, { changes: [change(5), change(6)], lastSeq: 6 }),
       json(503, { status: 503, code: 'SHUTTING_DOWN' }),
       json(200, { changes: [], lastSeq: 6 }),
       json(200, { changes: [], lastSeq: 8 }),
       json(409, { status: 409, code: 'FEED_POSITION_AHEAD', detail: 'beyond the feed', lastSeq: 3 }),
+      json(200, { items: [level('SKU-001', 2)], nextCursor: null, lastSeq: 3 }),
+      json(200, { changes: [change(4)], lastSeq: 4 }),
     ]);
     const feed = client.changes({ storeId: 'store-1', after: 4, waitSeconds: 10, limit: 50 });
-    const events = await collect(feed);
+    const events = await collect(feed, (taken) => taken.length === 4);
 
     expect(paths).toEqual([
       '/v1/changes?after=4&storeId=store-1&limit=50&waitSeconds=10',
@@ -111,12 +140,23 @@ describe('ChangeFeed by long poll', () => {
       '/v1/changes?after=6&storeId=store-1&limit=50&waitSeconds=10',
       '/v1/changes?after=6&storeId=store-1&limit=50&waitSeconds=10',
       '/v1/changes?after=8&storeId=store-1&limit=50&waitSeconds=10',
+      '/v1/stores/store-1/inventory?limit=500',
+      '/v1/changes?after=3&storeId=store-1&limit=50&waitSeconds=10',
     ]);
-    expect(events.map((item) => (item.type === 'changes' ? [item.changes.map((one) => one.seq), item.lastSeq] : [item.code, item.position]))).toEqual([
+    expect(events.map((item) => (item.type === 'changes' ? [item.changes.map((one) => one.seq), item.lastSeq] : [item.type, item.code, item.position]))).toEqual([
       [[5, 6], 6],
       [[], 8],
-      ['FEED_POSITION_AHEAD', 8],
+      ['snapshot', 'FEED_POSITION_AHEAD', 8],
+      [[4], 4],
     ]);
+    expect(events[2]).toMatchObject({ lastSeq: 3, levels: [{ productId: 'SKU-001', version: 2 }] });
+  });
+
+  it('a feed of every store ends with resnapshot on a refused position: no one read covers every store', async () => {
+    const { client, paths } = scripted([json(410, { status: 410, code: 'FEED_POSITION_EXPIRED', detail: 'pruned' })]);
+    const events = await collect(client.changes({ after: 1 }));
+    expect(paths).toEqual(['/v1/changes?after=1&limit=1000&waitSeconds=25']);
+    expect(events).toEqual([{ type: 'resnapshot', code: 'FEED_POSITION_EXPIRED', position: 1, error: expect.objectContaining({ status: 410 }) }]);
   });
 
   it('ends quietly when its signal aborts', async () => {

@@ -1,7 +1,7 @@
 import { InventoryHttpError, InventoryNetworkError, isConnectionFailure } from './errors';
 import { retryDelay, type RetryOptions, sleep } from './retry';
 import { SseParser } from './sse';
-import type { Change, ChangesPage } from './types';
+import type { Change, ChangesPage, StoreSnapshot } from './types';
 
 /** Codes with which the feed refuses a position: following on from it would skip changes. */
 export type FeedRefusalCode = 'FEED_POSITION_AHEAD' | 'FEED_POSITION_EXPIRED';
@@ -14,14 +14,28 @@ export type FeedRefusalCode = 'FEED_POSITION_AHEAD' | 'FEED_POSITION_EXPIRED';
  * from. It may be beyond the last change listed (changes the key may not see, or a heartbeat), and
  * `changes` may then be empty.
  *
- * `resnapshot`: the feed refused the position (409 FEED_POSITION_AHEAD: the service runs on a new
- * or restored database; 410 FEED_POSITION_EXPIRED: the position is older than the ledger keeps).
- * The copy cannot be brought up to date from the feed: take a fresh snapshot (listLevels) and
- * follow a new feed from its first page's `lastSeq`. The feed ends after this event.
+ * When the feed refuses the position (409 FEED_POSITION_AHEAD: the service runs on a new or
+ * restored database; 410 FEED_POSITION_EXPIRED: the position is older than the ledger keeps), the
+ * copy cannot be brought up to date from the feed: it must be rebuilt from a fresh snapshot.
+ *
+ * `snapshot` (a feed of one store): the feed took that snapshot itself. Replace the whole copy with
+ * `levels`, then save `lastSeq`; the feed goes on after it. `code` and `error` say why, `position`
+ * is the refused one.
+ *
+ * `resnapshot` (a feed of every store the key may see, which no one read covers): take fresh
+ * snapshots of the stores (client.snapshot) and follow a new feed from the smallest of their
+ * `lastSeq`. The feed ends after this event.
  */
 export type FeedEvent =
   | { readonly type: 'changes'; readonly changes: Change[]; readonly lastSeq: number }
-  | { readonly type: 'resnapshot'; readonly code: FeedRefusalCode; readonly error: InventoryHttpError; readonly position: number };
+  | ({ readonly type: 'snapshot'; readonly position: number } & FeedRefusal & StoreSnapshot)
+  | ({ readonly type: 'resnapshot'; readonly position: number } & FeedRefusal);
+
+/** Why the feed refused a position. */
+export interface FeedRefusal {
+  readonly code: FeedRefusalCode;
+  readonly error: InventoryHttpError;
+}
 
 export interface FeedOptions {
   /** Follow the feed from after this seq: a snapshot's first-page `lastSeq`, or a saved position. */
@@ -53,6 +67,7 @@ export interface FeedSource {
     options: { signal?: AbortSignal; retry?: Partial<RetryOptions> },
   ): Promise<ChangesPage>;
   openChangeStream(query: { after: number; storeId?: string }, options: { signal?: AbortSignal; retry?: Partial<RetryOptions> }): Promise<ReadableStream<Uint8Array>>;
+  snapshot(storeId: string, options: { signal?: AbortSignal; retry?: Partial<RetryOptions> }): Promise<StoreSnapshot>;
 }
 
 const REFUSAL_CODES: ReadonlySet<string> = new Set<FeedRefusalCode>(['FEED_POSITION_AHEAD', 'FEED_POSITION_EXPIRED']);
@@ -60,8 +75,8 @@ const REFUSAL_CODES: ReadonlySet<string> = new Set<FeedRefusalCode>(['FEED_POSIT
 /**
  * The change feed as an async iterator that resumes by itself: each request starts after the
  * position the consumer has reached, failures are retried by the client's policy (the whole
- * iteration fails only when a request exhausts it), and a refused position ends the iteration
- * with a `resnapshot` event. `position` is the `lastSeq` of the events the consumer is done with:
+ * iteration fails only when a request exhausts it), and a refused position brings a fresh
+ * snapshot of the store (or, for a feed of every store, ends the iteration with `resnapshot`). `position` is the `lastSeq` of the events the consumer is done with:
  * it moves when the next one is asked for, so an event being handled when the consumer stops (or
  * fails) is not counted as taken.
  */
@@ -91,19 +106,36 @@ export class ChangeFeed implements AsyncIterable<FeedEvent> {
   }
 
   /**
-   * What a request of the feed that failed (its retries exhausted) comes to, the feed ending after
-   * it: nothing when the feed was stopped, the `resnapshot` event when the service refused the
-   * position; any other failure is thrown.
+   * What a request of the feed that failed (its retries exhausted) comes to. Yields the events it
+   * makes and returns whether the feed goes on. A stopped feed ends quietly. A refused position of
+   * a store's feed: the store's snapshot, and the feed goes on after it. A refused position of a
+   * feed of every store: `resnapshot`, and the feed ends. Any other failure is thrown.
    */
-  private refusedOrThrow(error: unknown): FeedEvent | undefined {
+  private async *failed(error: unknown): AsyncGenerator<FeedEvent, boolean, undefined> {
     if (this.stopped()) {
-      return undefined;
+      return false;
     }
     const refusal = refusalOf(error);
     if (refusal === undefined) {
       throw error;
     }
-    return { type: 'resnapshot', code: refusal.code, error: refusal.error, position: this.position };
+    const { storeId, signal, retry } = this.options;
+    if (storeId === undefined) {
+      yield { type: 'resnapshot', ...refusal, position: this.position };
+      return false;
+    }
+    let snapshot: StoreSnapshot;
+    try {
+      snapshot = await this.source.snapshot(storeId, { signal, retry });
+    } catch (failure) {
+      if (this.stopped()) {
+        return false;
+      }
+      throw failure;
+    }
+    yield { type: 'snapshot', ...refusal, position: this.position, ...snapshot };
+    this.position = snapshot.lastSeq;
+    return true;
   }
 
   [Symbol.asyncIterator](): AsyncIterator<FeedEvent> {
@@ -117,9 +149,8 @@ export class ChangeFeed implements AsyncIterable<FeedEvent> {
       try {
         page = await this.source.getChanges({ after: this.position, storeId, limit, waitSeconds }, { signal, retry });
       } catch (error) {
-        const refused = this.refusedOrThrow(error);
-        if (refused !== undefined) {
-          yield refused;
+        if (yield* this.failed(error)) {
+          continue;
         }
         return;
       }
@@ -141,9 +172,9 @@ export class ChangeFeed implements AsyncIterable<FeedEvent> {
       try {
         body = await this.source.openChangeStream({ after: this.position, storeId }, { signal, retry });
       } catch (error) {
-        const refused = this.refusedOrThrow(error);
-        if (refused !== undefined) {
-          yield refused;
+        if (yield* this.failed(error)) {
+          fruitless = 0;
+          continue;
         }
         return;
       }
@@ -152,6 +183,8 @@ export class ChangeFeed implements AsyncIterable<FeedEvent> {
       const decoder = new TextDecoder();
       let delivered = false;
       let lastFailure: unknown;
+      /** An `expired` event: the stream fell behind the ledger's retention while running. */
+      let expired: InventoryHttpError | undefined;
       try {
         for (;;) {
           const read = await readWithin(reader, idleTimeoutMs, signal);
@@ -163,17 +196,15 @@ export class ChangeFeed implements AsyncIterable<FeedEvent> {
             // The service ended the stream (it is shutting down, say): open it again from here.
             break;
           }
-          const { changes, lastSeq, expired } = eventsOf(parser.push(decoder.decode(read.value, { stream: true })), this.position);
-          if (changes.length > 0 || lastSeq !== this.position) {
+          const events = eventsOf(parser.push(decoder.decode(read.value, { stream: true })), this.position);
+          if (events.changes.length > 0 || events.lastSeq !== this.position) {
             delivered = true;
-            yield { type: 'changes', changes, lastSeq };
-            this.position = lastSeq;
+            yield { type: 'changes', changes: events.changes, lastSeq: events.lastSeq };
+            this.position = events.lastSeq;
           }
-          if (expired !== undefined) {
-            // The stream fell behind the ledger's retention while running.
-            const error = new InventoryHttpError({ operation: 'changes', status: 410, body: expired, requestId: undefined, retryAfterMs: undefined, replayed: false });
-            yield { type: 'resnapshot', code: 'FEED_POSITION_EXPIRED', error, position: this.position };
-            return;
+          if (events.expired !== undefined) {
+            expired = new InventoryHttpError({ operation: 'changes', status: 410, body: { code: 'FEED_POSITION_EXPIRED', ...events.expired }, requestId: undefined, retryAfterMs: undefined, replayed: false });
+            break;
           }
         }
       } catch (error) {
@@ -186,6 +217,13 @@ export class ChangeFeed implements AsyncIterable<FeedEvent> {
         lastFailure = error;
       } finally {
         reader.cancel().catch(() => undefined);
+      }
+      if (expired !== undefined) {
+        if (yield* this.failed(expired)) {
+          fruitless = 0;
+          continue;
+        }
+        return;
       }
       fruitless = delivered ? 0 : fruitless + 1;
       if (fruitless >= policy.maxAttempts) {
@@ -208,12 +246,12 @@ function refusalOf(error: unknown): { code: FeedRefusalCode; error: InventoryHtt
 }
 
 /** The changes of a chunk's events, the position they (and heartbeats) move to, and an `expired` event's problem. */
-function eventsOf(messages: ReturnType<SseParser['push']>, from: number): { changes: Change[]; lastSeq: number; expired?: unknown } {
+function eventsOf(messages: ReturnType<SseParser['push']>, from: number): { changes: Change[]; lastSeq: number; expired?: object } {
   const changes: Change[] = [];
   let lastSeq = from;
   for (const message of messages) {
     if (message.event === 'expired') {
-      return { changes, lastSeq, expired: message.data === undefined ? {} : JSON.parse(message.data) };
+      return { changes, lastSeq, expired: message.data === undefined ? {} : (JSON.parse(message.data) as object) };
     }
     if (message.event === 'change' && message.data !== undefined) {
       changes.push(JSON.parse(message.data) as Change);

@@ -26,6 +26,12 @@ export type ReservationInput = KeyOptional<Schemas['ReservationCreateDto']>;
 export type CommitInput = Schemas['ReservationCommitDto'];
 export type SetLevelInput = Schemas['StockLevelSetDto'];
 
+/** A store's whole stock, and the feed position a copy of it follows on from. */
+export interface StoreSnapshot {
+  readonly levels: StockLevel[];
+  readonly lastSeq: number;
+}
+
 /** What every change answers besides its body. */
 export interface ChangeReceipt {
   /** The key the change was sent with (the caller's, or the one the client made). */
