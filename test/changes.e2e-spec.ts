@@ -214,6 +214,9 @@ describe('change feed: GET /v1/changes', () => {
     const waiting = feed(`?after=${lastSeq}&waitSeconds=10`).then((response) => response);
     // The change must come while the long poll waits, after it found nothing.
     await waitFor('the long poll to find nothing and wait', async () => metricSample(await metricsOf(app), 'inventory_feed_subscribers') === 1);
+    const before = await metricsOf(app);
+    const pagesBefore = metricSample(before, 'inventory_feed_delivery_lag_seconds_count') ?? 0;
+    const youngBefore = metricSample(before, 'inventory_feed_delivery_lag_seconds_bucket', { le: '5' }) ?? 0;
     const committedAt = Date.now();
     await apply(app, 'SKU-004', 6, 'feed-wait');
     const response = await waiting;
@@ -222,6 +225,10 @@ describe('change feed: GET /v1/changes', () => {
     expect(response.body.changes[0]).toMatchObject({ seq: lastSeq + 1, productId: 'SKU-004', idempotencyKey: 'feed-wait' });
     // Woken by the commit, long before the 10 s wait would have ended.
     expect(Date.now() - committedAt).toBeLessThan(3000);
+    // The replica-lag histogram saw this page, its change younger than the wait.
+    const metrics = await metricsOf(app);
+    expect(metricSample(metrics, 'inventory_feed_delivery_lag_seconds_count')).toBe(pagesBefore + 1);
+    expect(metricSample(metrics, 'inventory_feed_delivery_lag_seconds_bucket', { le: '5' })).toBe(youngBefore + 1);
   });
 
   it('answers an empty page after waitSeconds when nothing changes', async () => {

@@ -3,6 +3,7 @@ import type { Response } from 'express';
 import type { PinoLogger } from 'nestjs-pino';
 import type { AppConfig } from '../config/app-config';
 import { Client } from '../common/auth/client';
+import { type Clock, SystemClock } from '../common/clock';
 import { Metrics } from '../metrics/metrics';
 import type { ChangeNotifier } from './change-notifier';
 import { ChangeTail } from './change-tail';
@@ -90,7 +91,7 @@ describe('ChangesService.stream back-pressure', () => {
       published: () => undefined,
       pruned: () => undefined,
     } as unknown as ChangeNotifier;
-    const service = new ChangesService(ledger, notifier, { streamHeartbeatMs: 1000 } as AppConfig, new Metrics(), { warn: () => undefined } as unknown as PinoLogger);
+    const service = new ChangesService(ledger, notifier, { streamHeartbeatMs: 1000 } as AppConfig, new Metrics(), new SystemClock(), { warn: () => undefined } as unknown as PinoLogger);
     const response = new SlowResponse();
     const streaming = service.stream(new Client('c', '*', false), undefined, 0, response as unknown as Response);
 
@@ -118,6 +119,31 @@ describe('ChangesService.stream back-pressure', () => {
   });
 });
 
+describe('ChangesService replica lag', () => {
+  it('observes, for each page it hands a subscriber, the age of its oldest change', async () => {
+    const notifier = {
+      shutdownSignal: new AbortController().signal,
+      waitBeyond: () => Promise.resolve(true),
+      tail: new ChangeTail(10, Number.MAX_SAFE_INTEGER),
+      head: Number.MAX_SAFE_INTEGER,
+      floor: 0,
+      published: () => undefined,
+      pruned: () => undefined,
+    } as unknown as ChangeNotifier;
+    // The ledger's changes were committed at the epoch; it is now 7.5 s later.
+    const clock: Clock = { now: () => new Date(7500) };
+    const metrics = new Metrics();
+    const service = new ChangesService(new EndlessLedger(), notifier, {} as AppConfig, metrics, clock, { warn: () => undefined } as unknown as PinoLogger);
+    const page = await service.changesAfter(new Client('c', '*', false), undefined, 0, 10, 0);
+    expect(page.changes).toHaveLength(10);
+    const { values } = await metrics.feedDeliveryLag.get();
+    expect(values.find((value) => value.metricName === 'inventory_feed_delivery_lag_seconds_count')?.value).toBe(1);
+    expect(values.find((value) => value.metricName === 'inventory_feed_delivery_lag_seconds_sum')?.value).toBe(7.5);
+    expect(values.find((value) => value.metricName === 'inventory_feed_delivery_lag_seconds_bucket' && value.labels.le === 5)?.value).toBe(0);
+    expect(values.find((value) => value.metricName === 'inventory_feed_delivery_lag_seconds_bucket' && value.labels.le === 10)?.value).toBe(1);
+  });
+});
+
 describe('ChangesService.stream heartbeats', () => {
   it('sends heartbeats to a stream whose store is quiet while other stores change', async () => {
     // Other stores commit every 20 ms: each commit wakes the stream, and none of its changes is the stream's.
@@ -131,7 +157,7 @@ describe('ChangesService.stream heartbeats', () => {
       published: () => undefined,
       pruned: () => undefined,
     } as unknown as ChangeNotifier;
-    const service = new ChangesService(new EndlessLedger(), notifier, { streamHeartbeatMs: 100 } as AppConfig, new Metrics(), { warn: () => undefined } as unknown as PinoLogger);
+    const service = new ChangesService(new EndlessLedger(), notifier, { streamHeartbeatMs: 100 } as AppConfig, new Metrics(), new SystemClock(), { warn: () => undefined } as unknown as PinoLogger);
     const response = new SlowResponse();
     const chunks: string[] = [];
     const write = response.write;
@@ -190,7 +216,7 @@ describe('ChangesService.stream linger', () => {
       pruned: () => undefined,
     } as unknown as ChangeNotifier;
     const config = { streamHeartbeatMs: 60_000, streamLingerMs: lingerMs } as AppConfig;
-    const service = new ChangesService(new EndlessLedger(), notifier, config, new Metrics(), { warn: () => undefined } as unknown as PinoLogger);
+    const service = new ChangesService(new EndlessLedger(), notifier, config, new Metrics(), new SystemClock(), { warn: () => undefined } as unknown as PinoLogger);
     const response = new SlowResponse();
     const writes: Array<{ seqs: number[]; at: number }> = [];
     response.write = (chunk: string) => {

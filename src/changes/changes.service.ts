@@ -4,6 +4,7 @@ import { Injectable } from '@nestjs/common';
 import type { Response } from 'express';
 import { InjectPinoLogger, PinoLogger } from 'nestjs-pino';
 import { AppConfig } from '../config/app-config';
+import { Clock } from '../common/clock';
 import type { Client } from '../common/auth/client';
 import { assertStoreAccess } from '../common/auth/current-client.decorator';
 import { ApiError } from '../common/errors/api-error';
@@ -51,6 +52,7 @@ export class ChangesService {
     private readonly notifier: ChangeNotifier,
     private readonly config: AppConfig,
     private readonly metrics: Metrics,
+    private readonly clock: Clock,
     @InjectPinoLogger(ChangesService.name) private readonly logger: PinoLogger,
   ) {
     metrics.observeFeedSubscribers(() => this.open);
@@ -77,6 +79,7 @@ export class ChangesService {
       for (;;) {
         const { changes, scannedTo } = await this.next(position, scope, limit);
         if (changes.length > 0 || waited) {
+          this.observeDelivery(changes);
           return { changes, lastSeq: changes.length > 0 ? scannedTo : Math.max(position, scannedTo) };
         }
         position = scannedTo;
@@ -120,6 +123,7 @@ export class ChangesService {
       while (!stop.aborted) {
         const { changes, scannedTo } = await this.next(position, scope, STREAM_PAGE);
         if (changes.length > 0) {
+          this.observeDelivery(changes);
           await this.write(response, changes.map((change) => this.eventOf(change)).join(''), stop);
           wroteAt = Date.now();
         }
@@ -156,6 +160,13 @@ export class ChangesService {
     } finally {
       this.open -= 1;
       response.end();
+    }
+  }
+
+  /** Replica lag: the oldest change of a page handed to a subscriber, commit to now. */
+  private observeDelivery(changes: readonly LedgerChange[]): void {
+    if (changes.length > 0) {
+      this.metrics.feedDeliveryLag.observe(Math.max(0, this.clock.now().getTime() - changes[0].createdAt.getTime()) / 1000);
     }
   }
 

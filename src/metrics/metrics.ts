@@ -117,6 +117,18 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  /**
+   * How far behind the ledger the replicas are: the age of the oldest change in each page the feed
+   * hands a subscriber. A replica that keeps up sees milliseconds; one catching up after a
+   * restart, or reading slower than the store writes, sees its delay here.
+   */
+  readonly feedDeliveryLag = new Histogram({
+    name: 'inventory_feed_delivery_lag_seconds',
+    help: 'Age (commit to send) of the oldest change in each page the change feed hands a subscriber (long-poll answer or stream write)',
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 3600],
+    registers: [this.registry],
+  });
+
   readonly ledgerPruned = new Counter({
     name: 'inventory_ledger_pruned_total',
     help: 'Ledger rows pruned because they were older than LEDGER_RETENTION',
