@@ -27,9 +27,9 @@ const STAGES: ReadonlyArray<readonly [string, RegExp]> = [
   ['idempotency (fast path, fingerprint, cache)', /\/dist\/idempotency\//],
   ['update queue and decisions', /\/inventory\/(update-processor|group-plan|inventory\.service|domain\/)|\/reservations\/(reservations\.service|domain\/)/],
   ['RxJS (the queue)', /node_modules\/rxjs\//],
-  ['repository (SQL parameters, rows)', /\/(inventory|reservations)\/persistence\//],
+  ['repository (SQL parameters, rows)', /\/(inventory|reservations|changes)\/persistence\//],
   ['body parsing', /json-body|node_modules\/(body-parser|raw-body|iconv-lite)\//],
-  ['controllers and answers', /\/inventory\/(inventory\.controller|update-response|dto\/)|\/reservations\/(reservations\.controller|reservation-response|dto\/)|\/bench\/baselines\//],
+  ['controllers and answers', /\/inventory\/(inventory\.controller|update-response|dto\/)|\/reservations\/(reservations\.controller|reservation-response|dto\/)|\/changes\/(changes\.controller|dto\/)|\/bench\/baselines\//],
   ['NestJS pipeline (guards, pipes, interceptors, filters)', /node_modules\/@nestjs\//],
   ['Express (routing, res.json)', /node_modules\/(express|router|path-to-regexp|finalhandler|send|parseurl|qs|content-type|type-is|accepts|mime-types|mime-db|on-finished|vary|etag|fresh)\//],
 ];
@@ -168,9 +168,14 @@ async function main(): Promise<void> {
   try {
     service = await profileTarget(
       async (nodeArgs) => {
-        const target = await startService(store, {}, nodeArgs);
         const scenario = SCENARIOS.find((candidate) => candidate.name === scenarioName)!;
+        // The chain's page scenarios: a service seeding the chain (minutes of CPU before the window).
+        const target = await startService(store, scenario.env ?? {}, nodeArgs, scenario.env === undefined ? undefined : 600_000);
         await createLevels(target.url, scenario.products(connections), scenario.storeOf);
+        const prepared = await scenario.prepare?.(target.url);
+        if (prepared !== undefined) {
+          console.error(prepared);
+        }
         return target;
       },
       join(directory, 'service'),
