@@ -268,3 +268,53 @@ describe('adjustWithRetry', () => {
     expect(seen).toHaveLength(1);
   });
 });
+
+describe('options and arguments a request could not honour', () => {
+  it('refuses a path id that a URL cannot name (empty, . or ..) without sending anything', async () => {
+    const { client, seen } = clientWith([]);
+    for (const [storeId, productId] of [
+      ['..', 'SKU-001'],
+      ['store-1', '.'],
+      ['store-1', ''],
+    ]) {
+      await expect(client.getLevel(storeId, productId)).rejects.toThrow(RangeError);
+      await expect(client.history(storeId, productId)).rejects.toThrow(RangeError);
+      await expect(client.setLevel(storeId, productId, { quantity: 1 })).rejects.toThrow(RangeError);
+      await expect(client.adjustWithRetry(storeId, productId, 1)).rejects.toThrow(RangeError);
+    }
+    await expect(client.snapshot('..')).rejects.toThrow(/storeId "\.\." cannot be named in a URL path/);
+    await expect(client.getProduct('.')).rejects.toThrow(RangeError);
+    await expect(client.commitReservation('..')).rejects.toThrow(RangeError);
+    expect(seen).toEqual([]);
+  });
+
+  it.each([
+    ['attemptTimeoutMs', Infinity],
+    ['attemptTimeoutMs', 3e9],
+    ['attemptTimeoutMs', 0],
+    ['maxElapsedMs', Number.NaN],
+    ['baseDelayMs', -1],
+    ['maxAttempts', 0],
+    ['maxAttempts', 1.5],
+  ])('refuses retry.%s = %p where it is given: in the client’s options, or a call’s', async (name, value) => {
+    expect(() => new InventoryClient({ baseUrl: 'http://inventory.test', apiKey: 'demo', retry: { [name]: value } })).toThrow(RangeError);
+    const { client, seen } = clientWith([]);
+    await expect(client.getLevel('store-1', 'SKU-001', { retry: { [name]: value } })).rejects.toThrow(new RegExp(`retry\\.${name} must be`));
+    expect(seen).toEqual([]);
+  });
+
+  it('refuses adjustWithRetry bounds that are not counts or durations', async () => {
+    const { client, seen } = clientWith([]);
+    await expect(client.adjustWithRetry('store-1', 'SKU-001', 1, { maxAttempts: 0 })).rejects.toThrow(RangeError);
+    await expect(client.adjustWithRetry('store-1', 'SKU-001', 1, { conflictBackoff: { baseDelayMs: Number.NaN, maxDelayMs: 10 } })).rejects.toThrow(RangeError);
+    expect(seen).toEqual([]);
+  });
+
+  it('refuses feed options it could only get wrong: an unknown transport, an idle timeout no timer can wait', () => {
+    const { client } = clientWith([]);
+    expect(() => client.changes({ after: 0, transport: 'bogus' as 'sse' })).toThrow(RangeError);
+    for (const idleTimeoutMs of [0, -1, Number.NaN, 3e9]) {
+      expect(() => client.changes({ after: 0, transport: 'sse', idleTimeoutMs })).toThrow(RangeError);
+    }
+  });
+});

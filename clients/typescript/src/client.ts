@@ -2,7 +2,7 @@ import createClient, { type Client } from 'openapi-fetch';
 import { InventoryHttpError, UpdateRejectedError } from './errors';
 import { ChangeFeed, type FeedOptions, type FeedSource } from './feed';
 import type { paths } from './generated/openapi';
-import { DEFAULT_RETRY_OPTIONS, parseRetryAfter, retryDelay, type RetryEvent, type RetryOptions, sleep, withRetry } from './retry';
+import { checkCount, checkDuration, checkRetryOptions, DEFAULT_RETRY_OPTIONS, parseRetryAfter, retryDelay, type RetryEvent, type RetryOptions, sleep, withRetry } from './retry';
 import type {
   Applied,
   BatchInput,
@@ -94,28 +94,31 @@ export class InventoryClient implements FeedSource {
       headers: { 'X-API-Key': options.apiKey },
       ...(options.fetch === undefined ? {} : { fetch: options.fetch }),
     });
-    this.retryDefaults = { ...DEFAULT_RETRY_OPTIONS, ...options.retry };
+    this.retryDefaults = checkRetryOptions({ ...DEFAULT_RETRY_OPTIONS, ...options.retry });
     this.newKey = options.newIdempotencyKey ?? (() => globalThis.crypto.randomUUID());
   }
 
   /** The retry options a call runs with. */
-  retryOptions = (override?: Partial<RetryOptions>): RetryOptions => ({ ...this.retryDefaults, ...override });
+  retryOptions = (override?: Partial<RetryOptions>): RetryOptions => (override === undefined ? this.retryDefaults : checkRetryOptions({ ...this.retryDefaults, ...override }));
 
   // Reads (safe to retry: they change nothing).
 
   async getLevel(storeId: string, productId: string, options: CallOptions = {}): Promise<StockLevel> {
-    const { data } = await this.send('getLevel', options, [], (signal) => this.api.GET('/v1/stores/{storeId}/inventory/{productId}', { params: { path: { storeId, productId } }, signal }));
+    const path = pathOf({ storeId, productId });
+    const { data } = await this.send('getLevel', options, [], (signal) => this.api.GET('/v1/stores/{storeId}/inventory/{productId}', { params: { path }, signal }));
     return data;
   }
 
   async getProduct(productId: string, options: CallOptions = {}): Promise<ProductStock> {
-    const { data } = await this.send('getProduct', options, [], (signal) => this.api.GET('/v1/inventory/{productId}', { params: { path: { productId } }, signal }));
+    const path = pathOf({ productId });
+    const { data } = await this.send('getProduct', options, [], (signal) => this.api.GET('/v1/inventory/{productId}', { params: { path }, signal }));
     return data;
   }
 
   /** One page of a store's levels by product id; pass `nextCursor` for the next. The first page's `lastSeq` is where a copy follows the feed from. */
   async listLevels(storeId: string, page: { limit?: number; cursor?: string } = {}, options: CallOptions = {}): Promise<StockLevelPage> {
-    const { data } = await this.send('listLevels', options, [], (signal) => this.api.GET('/v1/stores/{storeId}/inventory', { params: { path: { storeId }, query: page }, signal }));
+    const path = pathOf({ storeId });
+    const { data } = await this.send('listLevels', options, [], (signal) => this.api.GET('/v1/stores/{storeId}/inventory', { params: { path, query: page }, signal }));
     return data;
   }
 
@@ -139,14 +142,14 @@ export class InventoryClient implements FeedSource {
 
   /** One page of a level's ledger entries, newest first. */
   async history(storeId: string, productId: string, page: { limit?: number; cursor?: string } = {}, options: CallOptions = {}): Promise<HistoryPage> {
-    const { data } = await this.send('history', options, [], (signal) =>
-      this.api.GET('/v1/stores/{storeId}/inventory/{productId}/history', { params: { path: { storeId, productId }, query: page }, signal }),
-    );
+    const path = pathOf({ storeId, productId });
+    const { data } = await this.send('history', options, [], (signal) => this.api.GET('/v1/stores/{storeId}/inventory/{productId}/history', { params: { path, query: page }, signal }));
     return data;
   }
 
   async getReservation(reservationId: string, options: CallOptions = {}): Promise<Reservation> {
-    const { data } = await this.send('getReservation', options, [], (signal) => this.api.GET('/v1/reservations/{reservationId}', { params: { path: { reservationId } }, signal }));
+    const path = pathOf({ reservationId });
+    const { data } = await this.send('getReservation', options, [], (signal) => this.api.GET('/v1/reservations/{reservationId}', { params: { path }, signal }));
     return data;
   }
 
@@ -222,6 +225,9 @@ export class InventoryClient implements FeedSource {
    */
   async adjustWithRetry(storeId: string, productId: string, decide: number | Decide, options: AdjustOptions = {}): Promise<AdjustResult> {
     const { maxAttempts = 10, conflictBackoff = { baseDelayMs: 25, maxDelayMs: 1_000 }, reason, reference, ...call } = options;
+    checkCount('maxAttempts', maxAttempts);
+    checkDuration('conflictBackoff.baseDelayMs', conflictBackoff.baseDelayMs);
+    checkDuration('conflictBackoff.maxDelayMs', conflictBackoff.maxDelayMs);
     let level = await this.getLevel(storeId, productId, call);
     let version = level.version;
     for (let attempt = 1; ; attempt += 1) {
@@ -263,21 +269,20 @@ export class InventoryClient implements FeedSource {
 
   /** Sells what is held (or the `lines` given, fewer units; the rest is released). */
   async commitReservation(reservationId: string, input: CommitInput = {}, options: CallOptions = {}): Promise<Reservation> {
-    const { data } = await this.send('commitReservation', options, [], (signal) =>
-      this.api.POST('/v1/reservations/{reservationId}/commit', { params: { path: { reservationId } }, body: input, signal }),
-    );
+    const path = pathOf({ reservationId });
+    const { data } = await this.send('commitReservation', options, [], (signal) => this.api.POST('/v1/reservations/{reservationId}/commit', { params: { path }, body: input, signal }));
     return data;
   }
 
   async releaseReservation(reservationId: string, options: CallOptions = {}): Promise<Reservation> {
-    const { data } = await this.send('releaseReservation', options, [], (signal) => this.api.POST('/v1/reservations/{reservationId}/release', { params: { path: { reservationId } }, signal }));
+    const path = pathOf({ reservationId });
+    const { data } = await this.send('releaseReservation', options, [], (signal) => this.api.POST('/v1/reservations/{reservationId}/release', { params: { path }, signal }));
     return data;
   }
 
   async extendReservation(reservationId: string, ttlSeconds: number, options: CallOptions = {}): Promise<Reservation> {
-    const { data } = await this.send('extendReservation', options, [], (signal) =>
-      this.api.POST('/v1/reservations/{reservationId}/extend', { params: { path: { reservationId } }, body: { ttlSeconds }, signal }),
-    );
+    const path = pathOf({ reservationId });
+    const { data } = await this.send('extendReservation', options, [], (signal) => this.api.POST('/v1/reservations/{reservationId}/extend', { params: { path }, body: { ttlSeconds }, signal }));
     return data;
   }
 
@@ -287,8 +292,9 @@ export class InventoryClient implements FeedSource {
    */
   async setLevel(storeId: string, productId: string, input: SetLevelInput, options: KeyedCallOptions = {}): Promise<Applied<StockLevel> & { readonly created: boolean }> {
     const { idempotencyKey = this.newKey(), ...call } = options;
+    const path = pathOf({ storeId, productId });
     const { data, response } = await this.send('setLevel', { ...call, requestBody: input }, [idempotencyKey], (signal) =>
-      this.api.PUT('/v1/stores/{storeId}/inventory/{productId}', { params: { path: { storeId, productId }, header: { 'Idempotency-Key': idempotencyKey } }, body: input, signal }),
+      this.api.PUT('/v1/stores/{storeId}/inventory/{productId}', { params: { path, header: { 'Idempotency-Key': idempotencyKey } }, body: input, signal }),
     );
     return { ...data, idempotencyKey, replayed: isReplay(response), created: response.status === 201 };
   }
@@ -322,6 +328,21 @@ export class InventoryClient implements FeedSource {
       },
     );
   }
+}
+
+/**
+ * A request's path parameters, each one a URL can carry as a segment of its own. The empty string,
+ * `.` and `..` cannot: fetch resolves them away (`%2E` too), and the request would reach another
+ * route and come back with another resource's answer. The service's identifiers allow `.` and
+ * `..` in bodies; no URL can name such a level.
+ */
+function pathOf<T extends Record<string, string>>(params: T): T {
+  for (const [name, value] of Object.entries(params)) {
+    if (value === '' || value === '.' || value === '..') {
+      throw new RangeError(`${name} ${JSON.stringify(value)} cannot be named in a URL path`);
+    }
+  }
+  return params;
 }
 
 function httpErrorOf(operation: string, response: Response, body: unknown): InventoryHttpError {

@@ -105,6 +105,17 @@ describe('ChangeFeed over Server-Sent Events', () => {
     expect(events[2]).toMatchObject({ type: 'changes', lastSeq: 32 });
   });
 
+  it('ends at once when its signal aborts while the consumer handles an event, though the stream stays open', async () => {
+    const stop = new AbortController();
+    const { client } = scripted([stream([event(1)], true)]);
+    const events: FeedEvent[] = [];
+    for await (const item of client.changes({ after: 0, transport: 'sse', idleTimeoutMs: 60_000, signal: stop.signal })) {
+      events.push(item);
+      stop.abort();
+    }
+    expect(events).toHaveLength(1);
+  }, 5_000);
+
   it('reopens a stream that stays silent beyond idleTimeoutMs, from its position', async () => {
     const { client, paths } = scripted([stream([event(3)], true), stream([event(4)], true)]);
     const feed = client.changes({ after: 2, transport: 'sse', idleTimeoutMs: 50 });

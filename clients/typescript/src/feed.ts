@@ -1,5 +1,5 @@
 import { InventoryHttpError, InventoryNetworkError, isConnectionFailure } from './errors';
-import { retryDelay, type RetryOptions, sleep } from './retry';
+import { checkDuration, retryDelay, type RetryOptions, sleep } from './retry';
 import { SseParser } from './sse';
 import type { Change, ChangesPage, StoreSnapshot } from './types';
 
@@ -87,7 +87,7 @@ export class ChangeFeed implements AsyncIterable<FeedEvent> {
     private readonly source: FeedSource,
     private readonly options: FeedOptions,
   ) {
-    const { after, waitSeconds = 25, limit = 1000 } = options;
+    const { after, waitSeconds = 25, limit = 1000, transport = 'long-poll', idleTimeoutMs = 45_000 } = options;
     if (!Number.isSafeInteger(after) || after < 0) {
       throw new RangeError(`after must be a seq (an integer >= 0), not ${after}`);
     }
@@ -98,6 +98,10 @@ export class ChangeFeed implements AsyncIterable<FeedEvent> {
     if (!Number.isInteger(limit) || limit < 1 || limit > 1000) {
       throw new RangeError(`limit must be an integer from 1 to 1000, not ${limit}`);
     }
+    if (transport !== 'long-poll' && transport !== 'sse') {
+      throw new RangeError(`transport must be 'long-poll' or 'sse', not ${JSON.stringify(transport)}`);
+    }
+    checkDuration('idleTimeoutMs', idleTimeoutMs, 1);
     this.position = after;
   }
 
@@ -266,6 +270,11 @@ function eventsOf(messages: ReturnType<SseParser['push']>, from: number): { chan
 /** The next chunk, or 'idle' when none came within `ms`; rejects with the signal's reason on abort. */
 function readWithin(reader: ReadableStreamDefaultReader<Uint8Array>, ms: number, signal: AbortSignal | undefined): Promise<Awaited<ReturnType<ReadableStreamDefaultReader<Uint8Array>['read']>> | 'idle'> {
   return new Promise((resolve, reject) => {
+    // Aborted while the consumer handled the last event: an abort listener added now never fires.
+    if (signal?.aborted === true) {
+      reject(signal.reason as Error);
+      return;
+    }
     const done = () => {
       clearTimeout(timer);
       signal?.removeEventListener('abort', onAbort);

@@ -30,6 +30,38 @@ export const DEFAULT_RETRY_OPTIONS: RetryOptions = {
   attemptTimeoutMs: 20_000,
 };
 
+/** The longest time a timer can wait (2^31 - 1 ms): Node fires a longer one at once. */
+export const MAX_TIMER_MS = 2_147_483_647;
+
+/**
+ * Checks a duration option: a finite number of milliseconds that a timer can wait. A value
+ * outside that (Infinity, NaN, 3e9) would not mean "wait long": Node fires such a timer at once.
+ */
+export function checkDuration(name: string, value: number, min = 0): number {
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < min || value > MAX_TIMER_MS) {
+    throw new RangeError(`${name} must be a number of milliseconds from ${min} to ${MAX_TIMER_MS}, not ${String(value)}`);
+  }
+  return value;
+}
+
+/** Checks a count option: an integer of at least 1. */
+export function checkCount(name: string, value: number): number {
+  if (!Number.isSafeInteger(value) || value < 1) {
+    throw new RangeError(`${name} must be an integer of at least 1, not ${String(value)}`);
+  }
+  return value;
+}
+
+/** Retry options checked whole, so that a bad value fails where it is given, not as odd timing later. */
+export function checkRetryOptions(options: RetryOptions): RetryOptions {
+  checkCount('retry.maxAttempts', options.maxAttempts);
+  checkDuration('retry.maxElapsedMs', options.maxElapsedMs);
+  checkDuration('retry.baseDelayMs', options.baseDelayMs);
+  checkDuration('retry.maxDelayMs', options.maxDelayMs);
+  checkDuration('retry.attemptTimeoutMs', options.attemptTimeoutMs, 1);
+  return options;
+}
+
 /** What onRetry is told before each wait. */
 export interface RetryEvent {
   /** The client method, e.g. `update`. */
