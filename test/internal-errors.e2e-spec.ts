@@ -12,7 +12,7 @@ class BrokenRepository extends InventoryRepository {
   findLevelsOfProduct(): Promise<never> {
     return Promise.reject(new Error(SECRET));
   }
-  listLevels(): Promise<never> {
+  levelPage(): Promise<never> {
     return Promise.reject(new Error(SECRET));
   }
   write(): Promise<never> {

@@ -19,7 +19,7 @@ class GatedRepository extends InventoryRepository {
 
   findLevel = (storeId: string, productId: string) => this.inner.findLevel(storeId, productId);
   findLevelsOfProduct = (productId: string, scope: StoreScope) => this.inner.findLevelsOfProduct(productId, scope);
-  listLevels = (storeId: string, after: string | undefined, limit: number) => this.inner.listLevels(storeId, after, limit);
+  levelPage = (storeId: string, after: string | undefined, limit: number) => this.inner.levelPage(storeId, after, limit);
 
   close(): void {
     this.gate = new Promise((resolve) => (this.openGate = resolve));

@@ -410,15 +410,15 @@ function gatedRepository(gates: { readonly tail: Gate; readonly history: Gate })
       factory: (connection: DatabaseConnection) => {
         const repository = new KyselyChangesRepository(connection);
         const range = repository.range.bind(repository);
-        const history = repository.history.bind(repository);
+        const historyPage = repository.historyPage.bind(repository);
         repository.range = async (after, upTo, limit) => {
           await gates.tail.pass();
           return range(after, upTo, limit);
         };
-        repository.history = async (storeId, productId, before, limit) => {
-          const items = await history(storeId, productId, before, limit);
+        repository.historyPage = async (storeId, productId, before, limit) => {
+          const page = await historyPage(storeId, productId, before, limit);
           await gates.history.pass();
-          return items;
+          return page;
         };
         return repository;
       },

@@ -9,6 +9,7 @@ import type { ChangeNotifier } from './change-notifier';
 import { ChangeTail } from './change-tail';
 import { ChangesService } from './changes.service';
 import type { LedgerChange } from './ledger-change';
+import type { RenderedPage } from '../database/rendered-json';
 import { type ChangePage, ChangesRepository } from './persistence/changes.repository';
 
 /** An endless ledger: every read returns a full page after `after`. */
@@ -46,8 +47,8 @@ class EndlessLedger extends ChangesRepository {
     }));
     return Promise.resolve({ changes, head: Number.MAX_SAFE_INTEGER, floor: 0 });
   }
-  history(): Promise<{ changes: LedgerChange[]; floor: number }> {
-    return Promise.resolve({ changes: [], floor: 0 });
+  historyPage(): Promise<RenderedPage<number> & { floor: number }> {
+    return Promise.resolve({ items: '[]', count: 0, nextAfter: undefined, floor: 0 });
   }
 }
 

@@ -12,7 +12,7 @@ import { type HeaderKey, IDEMPOTENCY_KEY_HEADER, IDEMPOTENT_REPLAYED_HEADER } fr
 import { IdempotencyKeyHeader } from '../idempotency/idempotency-key-header.decorator';
 import type { SetLevelCommand } from './domain/update-command';
 import { InventoryBatchItemDto, InventoryBatchUpdateCreateDto, InventoryUpdateCreateDto, StockLevelSetDto } from './dto/inventory-update.dto';
-import { ChangeResponseDto, HistoryQueryDto, HistoryResponseDto } from '../changes/dto/change.dto';
+import { HistoryQueryDto, HistoryResponseDto } from '../changes/dto/change.dto';
 import {
   ProductParamsDto,
   ProductStockResponseDto,
@@ -109,18 +109,32 @@ export class InventoryController {
     description: 'Keyset pagination by productId: pages stay consistent while levels change, and no level is skipped or repeated.',
   })
   @ApiOkResponse({ type: StockLevelListResponseDto })
-  async listLevels(@Param() { storeId }: StoreParamsDto, @Query() query: StockLevelListQueryDto, @CurrentClient() client: Client): Promise<StockLevelListResponseDto> {
+  async listLevels(
+    @Param() { storeId }: StoreParamsDto,
+    @Query() query: StockLevelListQueryDto,
+    @CurrentClient() client: Client,
+    @Res({ passthrough: true }) response: Response,
+  ): Promise<string> {
     const page = await this.inventory.listLevels(client, storeId, query.cursor, query.limit ?? DEFAULT_LIST_PAGE);
-    return { items: page.items.map((level) => StockLevelResponseDto.of(level)), nextCursor: page.nextCursor, lastSeq: page.lastSeq };
+    // A StockLevelListResponseDto, written out around the items the database rendered.
+    response.type('application/json');
+    return `{"items":${page.items},"nextCursor":${JSON.stringify(page.nextCursor)},"lastSeq":${page.lastSeq}}`;
   }
 
   @Get('stores/:storeId/inventory/:productId/history')
   @ApiOperation({ summary: 'A level’s history: its ledger entries, newest first' })
   @ApiOkResponse({ type: HistoryResponseDto })
   @ApiProblemResponse(404, 'LEVEL_NOT_FOUND: no stock level for this store and product.')
-  async history(@Param() { storeId, productId }: StockLevelParamsDto, @Query() query: HistoryQueryDto, @CurrentClient() client: Client): Promise<HistoryResponseDto> {
+  async history(
+    @Param() { storeId, productId }: StockLevelParamsDto,
+    @Query() query: HistoryQueryDto,
+    @CurrentClient() client: Client,
+    @Res({ passthrough: true }) response: Response,
+  ): Promise<string> {
     const page = await this.inventory.history(client, storeId, productId, query.cursor, query.limit ?? DEFAULT_HISTORY_PAGE);
-    return { items: page.items.map((change) => ChangeResponseDto.of(change)), nextCursor: page.nextCursor, prunedThroughSeq: page.prunedThroughSeq, retention: page.retention };
+    // A HistoryResponseDto, written out around the items the database rendered.
+    response.type('application/json');
+    return `{"items":${page.items},"nextCursor":${JSON.stringify(page.nextCursor)},"prunedThroughSeq":${page.prunedThroughSeq},"retention":${JSON.stringify(page.retention)}}`;
   }
 
   @Put('stores/:storeId/inventory/:productId')

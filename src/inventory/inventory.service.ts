@@ -1,6 +1,5 @@
 import { type BeforeApplicationShutdown, Injectable } from '@nestjs/common';
 import { InjectPinoLogger, PinoLogger } from 'nestjs-pino';
-import type { LedgerChange } from '../changes/ledger-change';
 import { ChangesRepository } from '../changes/persistence/changes.repository';
 import { AppConfig, formatDuration } from '../config/app-config';
 import { Metrics, type UpdateOutcome } from '../metrics/metrics';
@@ -31,14 +30,16 @@ import { renderKeyReused } from './update-response';
 /** Most updates committed in one transaction; bounds a group's latency and memory. */
 const MAX_UPDATES_PER_TRANSACTION = 1000;
 
+/** A page of levels; `items` is the JSON array of the API's items, rendered by the database. */
 export interface LevelPage {
-  readonly items: StockLevel[];
+  readonly items: string;
   readonly nextCursor: string | null;
   readonly lastSeq: number;
 }
 
+/** A page of a level's ledger; `items` is the JSON array of the API's items, rendered by the database. */
 export interface HistoryPage {
-  readonly items: LedgerChange[];
+  readonly items: string;
   readonly nextCursor: string | null;
   /** Entries with seq <= this were pruned by retention (0: none were). */
   readonly prunedThroughSeq: number;
@@ -125,25 +126,21 @@ export class InventoryService implements BeforeApplicationShutdown {
     const afterProductId = decodeCursor(cursor, (value): value is string => typeof value === 'string' && IDENTIFIER_PATTERN.test(value));
     // The head first: the levels read next reflect at least every change up to it.
     const lastSeq = await this.changes.head();
-    const items = await this.repository.listLevels(storeId, afterProductId, limit + 1);
-    const page = items.slice(0, limit);
-    const nextCursor = items.length > limit ? encodeCursor(page[page.length - 1].productId) : null;
-    return { items: page, nextCursor, lastSeq };
+    const page = await this.repository.levelPage(storeId, afterProductId, limit);
+    return { items: page.items, nextCursor: page.nextAfter === undefined ? null : encodeCursor(page.nextAfter), lastSeq };
   }
 
   /** A level's ledger, newest first. */
   async history(client: Client, storeId: string, productId: string, cursor: string | undefined, limit: number): Promise<HistoryPage> {
     assertStoreAccess(client, storeId);
     const before = decodeCursor(cursor, (value): value is number => Number.isSafeInteger(value) && (value as number) > 0);
-    const { changes: items, floor: prunedThroughSeq } = await this.changes.history(storeId, productId, before, limit + 1);
+    const page = await this.changes.historyPage(storeId, productId, before, limit);
     // Levels are never deleted, so entries prove the level exists; only an empty page needs a look.
-    if (items.length === 0 && (await this.repository.findLevel(storeId, productId)) === undefined) {
+    if (page.count === 0 && (await this.repository.findLevel(storeId, productId)) === undefined) {
       throw new ApiError('LEVEL_NOT_FOUND', `no stock level for product ${productId} in store ${storeId}`);
     }
-    const page = items.slice(0, limit);
-    const nextCursor = items.length > limit ? encodeCursor(page[page.length - 1].seq) : null;
     const retention = this.config.ledgerRetentionMs === undefined ? 'off' : formatDuration(this.config.ledgerRetentionMs);
-    return { items: page, nextCursor, prunedThroughSeq, retention };
+    return { items: page.items, nextCursor: page.nextAfter === undefined ? null : encodeCursor(page.nextAfter), prunedThroughSeq: page.floor, retention };
   }
 
   findLevelsOfProduct(client: Client, productId: string): Promise<StockLevel[]> {

@@ -29,7 +29,7 @@ class ExplodingRepository extends InventoryRepository {
   }
   findLevel = (storeId: string, productId: string) => this.inner.findLevel(storeId, productId);
   findLevelsOfProduct = (productId: string) => this.inner.findLevelsOfProduct(productId, '*');
-  listLevels = (storeId: string, after: string | undefined, limit: number) => this.inner.listLevels(storeId, after, limit);
+  levelPage = (storeId: string, after: string | undefined, limit: number) => this.inner.levelPage(storeId, after, limit);
   write<T>(work: (transaction: InventoryWriteTransaction) => Promise<T>): Promise<T> {
     return this.inner.write((transaction) => {
       const lockLevels = transaction.lockLevels.bind(transaction);

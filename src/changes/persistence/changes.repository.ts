@@ -1,4 +1,5 @@
 import type { StoreScope } from '../../config/app-config';
+import type { RenderedPage } from '../../database/rendered-json';
 import type { LedgerChange } from '../ledger-change';
 
 export interface ChangePage {
@@ -21,10 +22,11 @@ export abstract class ChangesRepository {
   /** Every change with `after` < seq <= `upTo`, all stores, oldest first, at most `limit`. */
   abstract range(after: number, upTo: number, limit: number): Promise<LedgerChange[]>;
   /**
-   * Changes of one level with seq < `before` (all when undefined), newest first, at most `limit`,
-   * and the pruned floor as of the same read (every change returned lies after it).
+   * A page of one level's changes with seq < `before` (all when undefined), newest first, at most
+   * `limit`, rendered as the API's items (its key is the seq), and the pruned floor as of the same
+   * read (every change listed lies after it).
    */
-  abstract history(storeId: string, productId: string, before: number | undefined, limit: number): Promise<{ readonly changes: LedgerChange[]; readonly floor: number }>;
+  abstract historyPage(storeId: string, productId: string, before: number | undefined, limit: number): Promise<RenderedPage<number> & { readonly floor: number }>;
   /**
    * Prunes, in one short transaction, at most `batch` of the oldest rows created before `cutoff`.
    * Returns how many went and the new floor.

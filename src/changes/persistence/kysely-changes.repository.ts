@@ -1,7 +1,8 @@
 import { Injectable } from '@nestjs/common';
-import type { Selectable } from 'kysely';
+import { type Selectable, sql } from 'kysely';
 import type { StoreScope } from '../../config/app-config';
-import { DatabaseConnection } from '../../database/database-connection';
+import { DatabaseConnection, type DialectName } from '../../database/database-connection';
+import { jsonObjectOf, notBelowZero, type RenderedFields, type RenderedPage, renderedPage } from '../../database/rendered-json';
 import type { LedgerTable } from '../../database/schema';
 import type { LedgerChange } from '../ledger-change';
 import { type ChangePage, ChangesRepository } from './changes.repository';
@@ -23,6 +24,27 @@ function toChange(row: Selectable<LedgerTable>): LedgerChange {
     reservationId: row.reservation_id,
     createdAt: new Date(row.created_at),
   };
+}
+
+/** A ledger entry as ChangeResponseDto.of renders it, field for field. */
+function changeItemFields(dialect: DialectName): RenderedFields {
+  return [
+    ['seq', sql.ref('seq')],
+    ['storeId', sql.ref('store_id')],
+    ['productId', sql.ref('product_id')],
+    ['kind', sql.ref('kind')],
+    ['delta', sql.ref('delta')],
+    ['quantity', sql.ref('quantity_after')],
+    ['reserved', sql.ref('reserved_after')],
+    ['available', notBelowZero(dialect, sql<number>`quantity_after - reserved_after`)],
+    ['version', sql.ref('version_after')],
+    ['reason', sql.ref('reason')],
+    ['reference', sql.ref('reference')],
+    ['idempotencyKey', sql.ref('idempotency_key')],
+    ['reservationId', sql.ref('reservation_id')],
+    ['requestId', sql.ref('request_id')],
+    ['createdAt', sql.ref('created_at')],
+  ];
 }
 
 @Injectable()
@@ -63,22 +85,20 @@ export class KyselyChangesRepository extends ChangesRepository {
     return rows.map(toChange);
   }
 
-  async history(storeId: string, productId: string, before: number | undefined, limit: number): Promise<{ changes: LedgerChange[]; floor: number }> {
+  async historyPage(storeId: string, productId: string, before: number | undefined, limit: number): Promise<RenderedPage<number> & { floor: number }> {
     // The floor in the same statement: one round trip, and one snapshot for the rows and the floor.
     let query = this.connection.db
       .selectFrom('ledger')
-      .selectAll()
+      .select(['seq as key', jsonObjectOf(this.connection.dialect, changeItemFields(this.connection.dialect)).as('item')])
       .select((eb) => eb.selectFrom('ledger_floor').select('pruned_through').where('id', '=', 1).as('floor'))
       .where('store_id', '=', storeId)
       .where('product_id', '=', productId);
     if (before !== undefined) {
       query = query.where('seq', '<', before);
     }
-    const rows = await query.orderBy('seq', 'desc').limit(limit).execute();
-    if (rows.length === 0) {
-      return { changes: [], floor: await this.floor() };
-    }
-    return { changes: rows.map(toChange), floor: Number(rows[0].floor) };
+    const rows = await query.orderBy('seq', 'desc').limit(limit + 1).execute();
+    const floor = rows.length === 0 ? await this.floor() : Number(rows[0].floor);
+    return { ...renderedPage(rows.map((row) => ({ key: Number(row.key), item: row.item })), limit), floor };
   }
 
   async pruneBatch(cutoff: Date, batch: number): Promise<{ pruned: number; floor: number }> {

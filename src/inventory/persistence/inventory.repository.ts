@@ -1,4 +1,5 @@
 import type { StoreScope } from '../../config/app-config';
+import type { RenderedPage } from '../../database/rendered-json';
 import type { LedgerKind } from '../../database/schema';
 import type { StoredResponse } from '../../idempotency/stored-response';
 import type { HoldState, Reservation, StoredReservationStatus } from '../../reservations/domain/reservation';
@@ -163,8 +164,11 @@ export interface InventoryWriteTransaction {
 /** The persistence port of the inventory feature; adapters live beside it. */
 export abstract class InventoryRepository {
   abstract findLevel(storeId: string, productId: string): Promise<StockLevel | undefined>;
-  /** Levels of one store ordered by product id, after `afterProductId` when given, at most `limit`. */
-  abstract listLevels(storeId: string, afterProductId: string | undefined, limit: number): Promise<StockLevel[]>;
+  /**
+   * A page of one store's levels ordered by product id, after `afterProductId` when given, at most
+   * `limit`, rendered as the API's items; its key is the product id.
+   */
+  abstract levelPage(storeId: string, afterProductId: string | undefined, limit: number): Promise<RenderedPage<string>>;
   /** Levels of one product in the stores of `scope`, ordered by store id. */
   abstract findLevelsOfProduct(productId: string, scope: StoreScope): Promise<StockLevel[]>;
   /** Runs `work` in one transaction: committed if it resolves, rolled back if it throws. */

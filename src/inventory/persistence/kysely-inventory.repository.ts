@@ -1,6 +1,7 @@
-import { type Kysely, type Selectable } from 'kysely';
+import { type Kysely, type Selectable, sql } from 'kysely';
 import type { StoreScope } from '../../config/app-config';
-import type { DatabaseConnection } from '../../database/database-connection';
+import type { DatabaseConnection, DialectName } from '../../database/database-connection';
+import { jsonObjectOf, notBelowZero, type RenderedFields, type RenderedPage, renderedPage } from '../../database/rendered-json';
 import type { DatabaseSchema, IdempotencyRecordsTable, StockLevelsTable } from '../../database/schema';
 import type { StockLevel } from '../domain/stock-level';
 import { type IdempotencyRecord, InventoryRepository, type InventoryWriteTransaction } from './inventory.repository';
@@ -30,6 +31,19 @@ export function toIdempotencyRecord(row: IdempotencyRecordRow): IdempotencyRecor
   };
 }
 
+/** A level as StockLevelResponseDto.of renders it, field for field. */
+function levelItemFields(dialect: DialectName): RenderedFields {
+  return [
+    ['storeId', sql.ref('store_id')],
+    ['productId', sql.ref('product_id')],
+    ['quantity', sql.ref('quantity')],
+    ['reserved', sql.ref('reserved')],
+    ['available', notBelowZero(dialect, sql<number>`quantity - reserved`)],
+    ['version', sql.ref('version')],
+    ['lastUpdated', sql.ref('last_updated')],
+  ];
+}
+
 /**
  * The reads, written once for both dialects with Kysely. The write transaction is each dialect's
  * own (SqliteInventoryRepository, PostgresInventoryRepository): the same statements, shaped for
@@ -53,13 +67,15 @@ export abstract class KyselyInventoryRepository extends InventoryRepository {
     return row && toStockLevel(row);
   }
 
-  async listLevels(storeId: string, afterProductId: string | undefined, limit: number): Promise<StockLevel[]> {
-    let query = this.db.selectFrom('stock_levels').selectAll().where('store_id', '=', storeId);
+  async levelPage(storeId: string, afterProductId: string | undefined, limit: number): Promise<RenderedPage<string>> {
+    let query = this.db
+      .selectFrom('stock_levels')
+      .select(['product_id as key', jsonObjectOf(this.connection.dialect, levelItemFields(this.connection.dialect)).as('item')])
+      .where('store_id', '=', storeId);
     if (afterProductId !== undefined) {
       query = query.where('product_id', '>', afterProductId);
     }
-    const rows = await query.orderBy('product_id').limit(limit).execute();
-    return rows.map(toStockLevel);
+    return renderedPage(await query.orderBy('product_id').limit(limit + 1).execute(), limit);
   }
 
   async findLevelsOfProduct(productId: string, scope: StoreScope): Promise<StockLevel[]> {
