@@ -1,7 +1,8 @@
 import { ApiProperty } from '@nestjs/swagger';
 import { IsOptional, IsString } from 'class-validator';
-import { IsIdentifier } from '../../inventory/dto/constraints';
-import { QueryInteger } from '../../common/http/query-integer.decorator';
+import { IsIdentifier, isIdentifier } from '../../inventory/dto/constraints';
+import { QueryInteger, queryInteger } from '../../common/http/query-integer.decorator';
+import { acceptQuery, queryText } from '../../common/http/fast-accept';
 import type { LedgerChange } from '../ledger-change';
 
 export const MAX_FEED_PAGE = 1000;
@@ -81,6 +82,13 @@ export class ChangeResponseDto {
 }
 
 export class ChangesQueryDto {
+  static readonly accept = acceptQuery<ChangesQueryDto>({
+    storeId: queryText(isIdentifier),
+    after: queryInteger(0, Number.MAX_SAFE_INTEGER),
+    limit: queryInteger(1, MAX_FEED_PAGE),
+    waitSeconds: queryInteger(0, MAX_WAIT_SECONDS),
+  });
+
   @ApiProperty({ required: false, description: 'Only this store’s changes (default: every store the key may see).', example: 'store-1' })
   @IsOptional()
   @IsIdentifier()
@@ -100,6 +108,8 @@ export class ChangesQueryDto {
 }
 
 export class ChangeStreamQueryDto {
+  static readonly accept = acceptQuery<ChangeStreamQueryDto>({ storeId: queryText(isIdentifier), after: queryInteger(0, Number.MAX_SAFE_INTEGER) });
+
   @ApiProperty({ required: false, description: 'Only this store’s changes (default: every store the key may see).', example: 'store-1' })
   @IsOptional()
   @IsIdentifier()
@@ -123,6 +133,8 @@ export class ChangesResponseDto {
 }
 
 export class HistoryQueryDto {
+  static readonly accept = acceptQuery<HistoryQueryDto>({ limit: queryInteger(1, MAX_HISTORY_PAGE), cursor: queryText((value) => typeof value === 'string') });
+
   @ApiProperty({ required: false, description: `Most entries to return (1-${MAX_HISTORY_PAGE}, default 50).`, example: 50 })
   @QueryInteger(1, MAX_HISTORY_PAGE)
   limit?: number;

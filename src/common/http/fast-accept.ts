@@ -54,6 +54,37 @@ export function acceptObject<T>(required: Readonly<Record<string, FieldCheck>>, 
   };
 }
 
+/** A query parameter's check: the value the DTO holds for the parameter's text, or undefined to refuse it. */
+export type QueryFieldCheck = (text: unknown) => unknown;
+
+/** A text parameter that passes `check`, taken as it is. */
+export function queryText(check: (value: unknown) => boolean): QueryFieldCheck {
+  return (text) => (check(text) ? text : undefined);
+}
+
+/**
+ * Accepts a query string's parameters (all optional, each named here, each a single text its
+ * check turns into the DTO's value: `limit=5` becomes 5, as the decorators' transform makes it).
+ * Returns a new object holding the converted values.
+ */
+export function acceptQuery<T>(fields: Readonly<Record<string, QueryFieldCheck>>): Accepter<T> {
+  const checks = new Map(Object.entries(fields));
+  return (value: unknown): T | undefined => {
+    if (!isPlainRecord(value)) {
+      return undefined;
+    }
+    const accepted: Record<string, unknown> = {};
+    for (const name of Object.keys(value)) {
+      const converted = checks.get(name)?.(value[name]);
+      if (converted === undefined) {
+        return undefined;
+      }
+      accepted[name] = converted;
+    }
+    return accepted as T;
+  };
+}
+
 /** An array of `min`-`max` items, each accepted by `item`. */
 export function acceptArray(min: number, max: number, item: Accepter<unknown>): FieldCheck {
   return (value: unknown) => Array.isArray(value) && value.length >= min && value.length <= max && value.every((element) => item(element) !== undefined);

@@ -2,7 +2,8 @@ import { ValidationPipe } from '@nestjs/common';
 import { type Accepter, acceptQuickly } from '../../common/http/fast-accept';
 import { createValidationPipe, inheritedNameIssues, VALIDATION_OPTIONS } from '../../common/http/validation';
 import { InventoryBatchItemDto, InventoryBatchUpdateCreateDto, InventoryUpdateCreateDto } from './inventory-update.dto';
-import { ProductParamsDto, StockLevelParamsDto, StoreParamsDto } from './stock-level.dto';
+import { ProductParamsDto, StockLevelListQueryDto, StockLevelParamsDto, StoreParamsDto } from './stock-level.dto';
+import { ChangesQueryDto, ChangeStreamQueryDto, HistoryQueryDto } from '../../changes/dto/change.dto';
 import {
   CommitLineDto,
   ReservationCommitDto,
@@ -151,6 +152,48 @@ describe.each(CASES)('accepting $name without the validation libraries', ({ meta
     }
     // The variants do reach refusals, so the comparison above is not only among valid values.
     expect(refusedByBoth).toBeGreaterThan(variants.length / 2);
+  });
+});
+
+/** Texts a query parameter may bring: digits at and beyond every bound, non-digits, identifiers. */
+const QUERY_TEXTS: unknown[] = ['', ' ', '0', '1', '05', '30', '31', '100', '500', '501', '1000', '1001', '9007199254740991', '9007199254740992', '-1', '+1', '1.5', '1e3', '0x10', ' 5', 'abc', 'store-1', 'store 1', 'é', ['1', '2'], ['store-1']];
+
+const QUERY_CASES: ReadonlyArray<{ name: string; metatype: (new () => object) & { accept: Accepter<unknown> }; fields: string[] }> = [
+  { name: 'a page of levels', metatype: StockLevelListQueryDto, fields: ['limit', 'cursor'] },
+  { name: 'a page of history', metatype: HistoryQueryDto, fields: ['limit', 'cursor'] },
+  { name: 'a long poll of the feed', metatype: ChangesQueryDto, fields: ['storeId', 'after', 'limit', 'waitSeconds'] },
+  { name: 'a stream of the feed', metatype: ChangeStreamQueryDto, fields: ['storeId', 'after'] },
+];
+
+describe.each(QUERY_CASES)('accepting the query of $name without the validation libraries', ({ metatype, fields }) => {
+  it('takes exactly what the decorators take, as they convert it (limit=5 is 5), and nothing they refuse', async () => {
+    const variants: unknown[] = [{}, { extra: '1' }, JSON.parse('{"__proto__": "1"}')];
+    for (const field of fields) {
+      for (const text of QUERY_TEXTS) {
+        variants.push({ [field]: text });
+        // Beside a valid other parameter, so one field's refusal is not hidden by another's.
+        variants.push({ [field]: text, ...(field === fields[0] ? { [fields[1]]: '1' } : { [fields[0]]: fields[0] === 'storeId' ? 'store-1' : '1' }) });
+      }
+    }
+    let acceptedByBoth = 0;
+    let refusedByBoth = 0;
+    for (const variant of variants) {
+      const quick = metatype.accept(variant);
+      const decorators = await decoratorsAccept(metatype, variant);
+      if (quick !== undefined) {
+        expect({ variant, decorators }).toEqual({ variant, decorators: JSON.parse(JSON.stringify(quick)) });
+        acceptedByBoth += 1;
+      } else if (decorators === undefined) {
+        refusedByBoth += 1;
+      }
+    }
+    expect(acceptedByBoth).toBeGreaterThan(5);
+    expect(refusedByBoth).toBeGreaterThan(variants.length / 3);
+  });
+
+  it('converts integer parameters as the decorators do', () => {
+    const integer = fields.find((field) => field !== 'storeId' && field !== 'cursor')!;
+    expect(metatype.accept({ [integer]: '1' })).toEqual({ [integer]: 1 });
   });
 });
 

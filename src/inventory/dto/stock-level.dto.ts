@@ -1,7 +1,7 @@
 import { ApiProperty } from '@nestjs/swagger';
 import { IsOptional, IsString } from 'class-validator';
-import { QueryInteger } from '../../common/http/query-integer.decorator';
-import { acceptObject } from '../../common/http/fast-accept';
+import { QueryInteger, queryInteger } from '../../common/http/query-integer.decorator';
+import { acceptObject, acceptQuery, queryText } from '../../common/http/fast-accept';
 import { IsIdentifier, isIdentifier } from './constraints';
 import { availableOf, type StockLevel } from '../domain/stock-level';
 
@@ -125,6 +125,8 @@ export class StoreParamsDto {
 }
 
 export class StockLevelListQueryDto {
+  static readonly accept = acceptQuery<StockLevelListQueryDto>({ limit: queryInteger(1, MAX_LIST_PAGE), cursor: queryText((value) => typeof value === 'string') });
+
   @ApiProperty({ required: false, description: `Most levels to return (1-${MAX_LIST_PAGE}, default 100).`, example: 100 })
   @QueryInteger(1, MAX_LIST_PAGE)
   limit?: number;
