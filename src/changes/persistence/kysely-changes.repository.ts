@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { type Selectable, sql } from 'kysely';
 import type { StoreScope } from '../../config/app-config';
 import { DatabaseConnection, type DialectName } from '../../database/database-connection';
+import { PreparedQuery } from '../../database/prepared-query';
 import { jsonObjectOf, notBelowZero, type RenderedFields, type RenderedPage, renderedPage } from '../../database/rendered-json';
 import type { LedgerTable } from '../../database/schema';
 import type { LedgerChange } from '../ledger-change';
@@ -49,8 +50,25 @@ function changeItemFields(dialect: DialectName): RenderedFields {
 
 @Injectable()
 export class KyselyChangesRepository extends ChangesRepository {
+  /** The history page, compiled once: its values are the only thing that changes between requests. */
+  private readonly reads;
+
   constructor(private readonly connection: DatabaseConnection) {
     super();
+    // The floor in the same statement: one round trip, and one snapshot for the rows and the floor.
+    const page = (before: boolean) => {
+      let query = connection.db
+        .selectFrom('ledger')
+        .select(['seq as key', jsonObjectOf(connection.dialect, changeItemFields(connection.dialect)).as('item')])
+        .select((eb) => eb.selectFrom('ledger_floor').select('pruned_through').where('id', '=', sql.lit(1)).as('floor'))
+        .where('store_id', '=', '')
+        .where('product_id', '=', '');
+      if (before) {
+        query = query.where('seq', '<', 0);
+      }
+      return query.orderBy('seq', 'desc').limit(1);
+    };
+    this.reads = { firstHistoryPage: new PreparedQuery(page(false)), historyPage: new PreparedQuery(page(true)) };
   }
 
   async head(): Promise<number> {
@@ -86,17 +104,11 @@ export class KyselyChangesRepository extends ChangesRepository {
   }
 
   async historyPage(storeId: string, productId: string, before: number | undefined, limit: number): Promise<RenderedPage<number> & { floor: number }> {
-    // The floor in the same statement: one round trip, and one snapshot for the rows and the floor.
-    let query = this.connection.db
-      .selectFrom('ledger')
-      .select(['seq as key', jsonObjectOf(this.connection.dialect, changeItemFields(this.connection.dialect)).as('item')])
-      .select((eb) => eb.selectFrom('ledger_floor').select('pruned_through').where('id', '=', 1).as('floor'))
-      .where('store_id', '=', storeId)
-      .where('product_id', '=', productId);
-    if (before !== undefined) {
-      query = query.where('seq', '<', before);
-    }
-    const rows = await query.orderBy('seq', 'desc').limit(limit + 1).execute();
+    const { db } = this.connection;
+    const rows =
+      before === undefined
+        ? await this.reads.firstHistoryPage.run(db, [storeId, productId, limit + 1])
+        : await this.reads.historyPage.run(db, [storeId, productId, before, limit + 1]);
     const floor = rows.length === 0 ? await this.floor() : Number(rows[0].floor);
     return { ...renderedPage(rows.map((row) => ({ key: Number(row.key), item: row.item })), limit), floor };
   }

@@ -1,6 +1,7 @@
 import { type Kysely, type Selectable, sql } from 'kysely';
 import type { StoreScope } from '../../config/app-config';
 import type { DatabaseConnection, DialectName } from '../../database/database-connection';
+import { PreparedQuery } from '../../database/prepared-query';
 import { jsonObjectOf, notBelowZero, type RenderedFields, type RenderedPage, renderedPage } from '../../database/rendered-json';
 import type { DatabaseSchema, IdempotencyRecordsTable, StockLevelsTable } from '../../database/schema';
 import type { StockLevel } from '../domain/stock-level';
@@ -52,30 +53,37 @@ function levelItemFields(dialect: DialectName): RenderedFields {
 export abstract class KyselyInventoryRepository extends InventoryRepository {
   protected readonly db: Kysely<DatabaseSchema>;
 
+  /** The reads of every request, compiled once: their values are the only thing that changes. */
+  private readonly reads;
+
   constructor(protected readonly connection: DatabaseConnection) {
     super();
     this.db = connection.db;
+    const page = () =>
+      this.db
+        .selectFrom('stock_levels')
+        .select(['product_id as key', jsonObjectOf(connection.dialect, levelItemFields(connection.dialect)).as('item')])
+        .where('store_id', '=', '')
+        .orderBy('product_id')
+        .limit(1);
+    this.reads = {
+      level: new PreparedQuery(this.db.selectFrom('stock_levels').selectAll().where('store_id', '=', '').where('product_id', '=', '')),
+      firstLevelPage: new PreparedQuery(page()),
+      levelPage: new PreparedQuery(page().where('product_id', '>', '')),
+    };
   }
 
   async findLevel(storeId: string, productId: string): Promise<StockLevel | undefined> {
-    const row = await this.db
-      .selectFrom('stock_levels')
-      .selectAll()
-      .where('store_id', '=', storeId)
-      .where('product_id', '=', productId)
-      .executeTakeFirst();
+    const [row] = await this.reads.level.run(this.db, [storeId, productId]);
     return row && toStockLevel(row);
   }
 
   async levelPage(storeId: string, afterProductId: string | undefined, limit: number): Promise<RenderedPage<string>> {
-    let query = this.db
-      .selectFrom('stock_levels')
-      .select(['product_id as key', jsonObjectOf(this.connection.dialect, levelItemFields(this.connection.dialect)).as('item')])
-      .where('store_id', '=', storeId);
-    if (afterProductId !== undefined) {
-      query = query.where('product_id', '>', afterProductId);
-    }
-    return renderedPage(await query.orderBy('product_id').limit(limit + 1).execute(), limit);
+    const rows =
+      afterProductId === undefined
+        ? await this.reads.firstLevelPage.run(this.db, [storeId, limit + 1])
+        : await this.reads.levelPage.run(this.db, [storeId, afterProductId, limit + 1]);
+    return renderedPage(rows, limit);
   }
 
   async findLevelsOfProduct(productId: string, scope: StoreScope): Promise<StockLevel[]> {
