@@ -1,9 +1,9 @@
 import { Injectable } from '@nestjs/common';
 import { type Selectable, sql } from 'kysely';
 import type { StoreScope } from '../../config/app-config';
-import { DatabaseConnection, type DialectName } from '../../database/database-connection';
+import { DatabaseConnection } from '../../database/database-connection';
 import { PreparedQuery } from '../../database/prepared-query';
-import { jsonObjectOf, notBelowZero, type RenderedFields, type RenderedPage, renderedPage } from '../../database/rendered-json';
+import { type ItemField, ItemRenderer, type RenderedPage, renderedPage } from '../../database/rendered-json';
 import type { LedgerTable } from '../../database/schema';
 import type { LedgerChange } from '../ledger-change';
 import { type ChangePage, ChangesRepository } from './changes.repository';
@@ -28,38 +28,39 @@ function toChange(row: Selectable<LedgerTable>): LedgerChange {
 }
 
 /** A ledger entry as ChangeResponseDto.of renders it, field for field. */
-function changeItemFields(dialect: DialectName): RenderedFields {
-  return [
-    ['seq', sql.ref('seq')],
-    ['storeId', sql.ref('store_id')],
-    ['productId', sql.ref('product_id')],
-    ['kind', sql.ref('kind')],
-    ['delta', sql.ref('delta')],
-    ['quantity', sql.ref('quantity_after')],
-    ['reserved', sql.ref('reserved_after')],
-    ['available', notBelowZero(dialect, sql<number>`quantity_after - reserved_after`)],
-    ['version', sql.ref('version_after')],
-    ['reason', sql.ref('reason')],
-    ['reference', sql.ref('reference')],
-    ['idempotencyKey', sql.ref('idempotency_key')],
-    ['reservationId', sql.ref('reservation_id')],
-    ['requestId', sql.ref('request_id')],
-    ['createdAt', sql.ref('created_at')],
-  ];
-}
+const CHANGE_ITEM: readonly ItemField[] = [
+  ['seq', 'seq'],
+  ['storeId', 'store_id'],
+  ['productId', 'product_id'],
+  ['kind', 'kind'],
+  ['delta', 'delta'],
+  ['quantity', 'quantity_after'],
+  ['reserved', 'reserved_after'],
+  ['available', ['quantity_after', 'reserved_after']],
+  ['version', 'version_after'],
+  ['reason', 'reason'],
+  ['reference', 'reference'],
+  ['idempotencyKey', 'idempotency_key'],
+  ['reservationId', 'reservation_id'],
+  ['requestId', 'request_id'],
+  ['createdAt', 'created_at'],
+];
 
 @Injectable()
 export class KyselyChangesRepository extends ChangesRepository {
   /** The history page, compiled once: its values are the only thing that changes between requests. */
   private readonly reads;
+  private readonly changeItems: ItemRenderer;
 
   constructor(private readonly connection: DatabaseConnection) {
     super();
     // The floor in the same statement: one round trip, and one snapshot for the rows and the floor.
+    this.changeItems = new ItemRenderer(connection.dialect, CHANGE_ITEM);
     const page = (before: boolean) => {
       let query = connection.db
         .selectFrom('ledger')
-        .select(['seq as key', jsonObjectOf(connection.dialect, changeItemFields(connection.dialect)).as('item')])
+        .select('seq as key')
+        .select(this.changeItems.selections())
         .select((eb) => eb.selectFrom('ledger_floor').select('pruned_through').where('id', '=', sql.lit(1)).as('floor'))
         .where('store_id', '=', '')
         .where('product_id', '=', '');
@@ -110,7 +111,7 @@ export class KyselyChangesRepository extends ChangesRepository {
         ? await this.reads.firstHistoryPage.run(db, [storeId, productId, limit + 1])
         : await this.reads.historyPage.run(db, [storeId, productId, before, limit + 1]);
     const floor = rows.length === 0 ? await this.floor() : Number(rows[0].floor);
-    return { ...renderedPage(rows.map((row) => ({ key: Number(row.key), item: row.item })), limit), floor };
+    return { ...renderedPage(rows.map((row) => ({ key: Number(row.key), item: this.changeItems.item(row) })), limit), floor };
   }
 
   async pruneBatch(cutoff: Date, batch: number): Promise<{ pruned: number; floor: number }> {

@@ -1,8 +1,8 @@
-import { type Kysely, type Selectable, sql } from 'kysely';
+import { type Kysely, type Selectable } from 'kysely';
 import type { StoreScope } from '../../config/app-config';
-import type { DatabaseConnection, DialectName } from '../../database/database-connection';
+import type { DatabaseConnection } from '../../database/database-connection';
 import { PreparedQuery } from '../../database/prepared-query';
-import { jsonObjectOf, notBelowZero, type RenderedFields, type RenderedPage, renderedPage } from '../../database/rendered-json';
+import { type ItemField, ItemRenderer, type RenderedPage, renderedPage } from '../../database/rendered-json';
 import type { DatabaseSchema, IdempotencyRecordsTable, StockLevelsTable } from '../../database/schema';
 import type { StockLevel } from '../domain/stock-level';
 import { type IdempotencyRecord, InventoryRepository, type InventoryWriteTransaction } from './inventory.repository';
@@ -33,17 +33,15 @@ export function toIdempotencyRecord(row: IdempotencyRecordRow): IdempotencyRecor
 }
 
 /** A level as StockLevelResponseDto.of renders it, field for field. */
-function levelItemFields(dialect: DialectName): RenderedFields {
-  return [
-    ['storeId', sql.ref('store_id')],
-    ['productId', sql.ref('product_id')],
-    ['quantity', sql.ref('quantity')],
-    ['reserved', sql.ref('reserved')],
-    ['available', notBelowZero(dialect, sql<number>`quantity - reserved`)],
-    ['version', sql.ref('version')],
-    ['lastUpdated', sql.ref('last_updated')],
-  ];
-}
+const LEVEL_ITEM: readonly ItemField[] = [
+  ['storeId', 'store_id'],
+  ['productId', 'product_id'],
+  ['quantity', 'quantity'],
+  ['reserved', 'reserved'],
+  ['available', ['quantity', 'reserved']],
+  ['version', 'version'],
+  ['lastUpdated', 'last_updated'],
+];
 
 /**
  * The reads, written once for both dialects with Kysely. The write transaction is each dialect's
@@ -55,17 +53,13 @@ export abstract class KyselyInventoryRepository extends InventoryRepository {
 
   /** The reads of every request, compiled once: their values are the only thing that changes. */
   private readonly reads;
+  private readonly levelItems: ItemRenderer;
 
   constructor(protected readonly connection: DatabaseConnection) {
     super();
     this.db = connection.db;
-    const page = () =>
-      this.db
-        .selectFrom('stock_levels')
-        .select(['product_id as key', jsonObjectOf(connection.dialect, levelItemFields(connection.dialect)).as('item')])
-        .where('store_id', '=', '')
-        .orderBy('product_id')
-        .limit(1);
+    this.levelItems = new ItemRenderer(connection.dialect, LEVEL_ITEM);
+    const page = () => this.db.selectFrom('stock_levels').select('product_id as key').select(this.levelItems.selections()).where('store_id', '=', '').orderBy('product_id').limit(1);
     this.reads = {
       level: new PreparedQuery(this.db.selectFrom('stock_levels').selectAll().where('store_id', '=', '').where('product_id', '=', '')),
       firstLevelPage: new PreparedQuery(page()),
@@ -83,7 +77,10 @@ export abstract class KyselyInventoryRepository extends InventoryRepository {
       afterProductId === undefined
         ? await this.reads.firstLevelPage.run(this.db, [storeId, limit + 1])
         : await this.reads.levelPage.run(this.db, [storeId, afterProductId, limit + 1]);
-    return renderedPage(rows, limit);
+    return renderedPage(
+      rows.map((row) => ({ key: row.key, item: this.levelItems.item(row) })),
+      limit,
+    );
   }
 
   async findLevelsOfProduct(productId: string, scope: StoreScope): Promise<StockLevel[]> {
