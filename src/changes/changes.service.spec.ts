@@ -79,19 +79,23 @@ class SlowResponse extends EventEmitter {
 
 const tick = () => new Promise((resolve) => setImmediate(resolve));
 
+/** A notifier whose tail starts at the end of the ledger: a subscriber from 0 is far behind it, and reads the ledger itself. */
+function notifierFarAhead(): ChangeNotifier {
+  return {
+    shutdownSignal: new AbortController().signal,
+    waitBeyond: () => Promise.resolve(true),
+    tail: new ChangeTail(10, Number.MAX_SAFE_INTEGER),
+    head: Number.MAX_SAFE_INTEGER,
+    floor: 0,
+    published: () => undefined,
+    pruned: () => undefined,
+  } as unknown as ChangeNotifier;
+}
+
 describe('ChangesService.stream back-pressure', () => {
   it('reads no further while the response waits to drain, and goes on once it drains', async () => {
     const ledger = new EndlessLedger();
-    // A tail that starts at the end of the ledger: the stream from 0 is far behind it, and reads the ledger itself.
-    const notifier = {
-      shutdownSignal: new AbortController().signal,
-      waitBeyond: () => Promise.resolve(true),
-      tail: new ChangeTail(10, Number.MAX_SAFE_INTEGER),
-      head: Number.MAX_SAFE_INTEGER,
-      floor: 0,
-      published: () => undefined,
-      pruned: () => undefined,
-    } as unknown as ChangeNotifier;
+    const notifier = notifierFarAhead();
     const service = new ChangesService(ledger, notifier, { streamHeartbeatMs: 1000 } as AppConfig, new Metrics(), new SystemClock(), { warn: () => undefined } as unknown as PinoLogger);
     const response = new SlowResponse();
     const streaming = service.stream(new Client('c', '*', false), undefined, 0, response as unknown as Response);
@@ -122,15 +126,7 @@ describe('ChangesService.stream back-pressure', () => {
 
 describe('ChangesService replica lag', () => {
   it('observes, for each page it hands a subscriber, the age of its oldest change', async () => {
-    const notifier = {
-      shutdownSignal: new AbortController().signal,
-      waitBeyond: () => Promise.resolve(true),
-      tail: new ChangeTail(10, Number.MAX_SAFE_INTEGER),
-      head: Number.MAX_SAFE_INTEGER,
-      floor: 0,
-      published: () => undefined,
-      pruned: () => undefined,
-    } as unknown as ChangeNotifier;
+    const notifier = notifierFarAhead();
     // The ledger's changes were committed at the epoch; it is now 7.5 s later.
     const clock: Clock = { now: () => new Date(7500) };
     const metrics = new Metrics();

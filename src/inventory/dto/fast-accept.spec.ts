@@ -64,6 +64,26 @@ async function decoratorsAccept(metatype: new () => object, value: unknown): Pro
   }
 }
 
+/**
+ * Expects every variant the quick accepter takes to be taken, and converted, alike by the
+ * decorators; counts the variants both take and both refuse.
+ */
+async function compareWithDecorators(metatype: (new () => object) & { accept: Accepter<unknown> }, variants: readonly unknown[]): Promise<{ acceptedByBoth: number; refusedByBoth: number }> {
+  let acceptedByBoth = 0;
+  let refusedByBoth = 0;
+  for (const variant of variants) {
+    const quick = metatype.accept(variant);
+    const decorators = await decoratorsAccept(metatype, variant);
+    if (quick !== undefined) {
+      expect({ variant, decorators }).toEqual({ variant, decorators: JSON.parse(JSON.stringify(quick)) });
+      acceptedByBoth += 1;
+    } else if (decorators === undefined) {
+      refusedByBoth += 1;
+    }
+  }
+  return { acceptedByBoth, refusedByBoth };
+}
+
 /** The valid value itself, each field left out, each field given every odd value, and extra fields. */
 function variantsOf(valid: Json): unknown[] {
   const variants: unknown[] = [valid, null, [], 'text', 5, [valid]];
@@ -140,16 +160,7 @@ describe.each(CASES)('accepting $name without the validation libraries', ({ meta
 
   it('never accepts what the decorators refuse, and takes what it accepts as they would', async () => {
     const variants = [...valid.flatMap(variantsOf), ...extra];
-    let refusedByBoth = 0;
-    for (const variant of variants) {
-      const quick = metatype.accept(variant);
-      const decorators = await decoratorsAccept(metatype, variant);
-      if (quick !== undefined) {
-        expect({ variant, decorators }).toEqual({ variant, decorators: JSON.parse(JSON.stringify(quick)) });
-      } else if (decorators === undefined) {
-        refusedByBoth += 1;
-      }
-    }
+    const { refusedByBoth } = await compareWithDecorators(metatype, variants);
     // The variants do reach refusals, so the comparison above is not only among valid values.
     expect(refusedByBoth).toBeGreaterThan(variants.length / 2);
   });
@@ -175,18 +186,7 @@ describe.each(QUERY_CASES)('accepting the query of $name without the validation 
         variants.push({ [field]: text, ...(field === fields[0] ? { [fields[1]]: '1' } : { [fields[0]]: fields[0] === 'storeId' ? 'store-1' : '1' }) });
       }
     }
-    let acceptedByBoth = 0;
-    let refusedByBoth = 0;
-    for (const variant of variants) {
-      const quick = metatype.accept(variant);
-      const decorators = await decoratorsAccept(metatype, variant);
-      if (quick !== undefined) {
-        expect({ variant, decorators }).toEqual({ variant, decorators: JSON.parse(JSON.stringify(quick)) });
-        acceptedByBoth += 1;
-      } else if (decorators === undefined) {
-        refusedByBoth += 1;
-      }
-    }
+    const { acceptedByBoth, refusedByBoth } = await compareWithDecorators(metatype, variants);
     expect(acceptedByBoth).toBeGreaterThan(5);
     expect(refusedByBoth).toBeGreaterThan(variants.length / 3);
   });
