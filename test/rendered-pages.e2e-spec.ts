@@ -64,6 +64,18 @@ describe(`pages rendered by the database (${TEST_DIALECT})`, () => {
     expect(response.body).toEqual({ items: expected, nextCursor: null, prunedThroughSeq: 0, retention: '30d' });
   });
 
+  it('writes a page with its exact length and type, and HEAD with the same headers and no body', async () => {
+    for (const path of [`/v1/stores/${STORE}/inventory?limit=500`, `/v1/stores/${STORE}/inventory/R-1/history`]) {
+      const response = await get(path);
+      expect(response.headers['content-type']).toBe('application/json; charset=utf-8');
+      expect(Number(response.headers['content-length'])).toBe(Buffer.byteLength(response.text, 'utf8'));
+      const head = await app.http().head(path).set('X-API-Key', 'demo').expect(200);
+      expect(head.headers['content-type']).toBe(response.headers['content-type']);
+      expect(head.headers['content-length']).toBe(response.headers['content-length']);
+      expect(head.text ?? '').toBe('');
+    }
+  });
+
   it('pages through levels and history with the cursor, each item once, and an empty page of a known level', async () => {
     const levels: string[] = [];
     let cursor: string | null = null;

@@ -7,6 +7,7 @@ import { ApiAuthenticatedRoute, ApiProblemResponse, RETRY_AFTER_HEADER } from '.
 import { ApiError, type FieldIssue } from '../common/errors/api-error';
 import { AdminOnly } from '../common/auth/admin-only.decorator';
 import { CurrentRequest } from '../common/http/current-request.decorator';
+import { sendJsonText } from '../common/http/json-text';
 import type { RequestLog } from '../common/logging';
 import { type HeaderKey, IDEMPOTENCY_KEY_HEADER, IDEMPOTENT_REPLAYED_HEADER } from '../idempotency/idempotency-key';
 import { IdempotencyKeyHeader } from '../idempotency/idempotency-key-header.decorator';
@@ -113,12 +114,11 @@ export class InventoryController {
     @Param() { storeId }: StoreParamsDto,
     @Query() query: StockLevelListQueryDto,
     @CurrentClient() client: Client,
-    @Res({ passthrough: true }) response: Response,
-  ): Promise<string> {
+    @Res() response: Response,
+  ): Promise<void> {
     const page = await this.inventory.listLevels(client, storeId, query.cursor, query.limit ?? DEFAULT_LIST_PAGE);
     // A StockLevelListResponseDto, written out around the items the database rendered.
-    response.type('application/json');
-    return `{"items":${page.items},"nextCursor":${JSON.stringify(page.nextCursor)},"lastSeq":${page.lastSeq}}`;
+    sendJsonText(response, `{"items":${page.items},"nextCursor":${JSON.stringify(page.nextCursor)},"lastSeq":${page.lastSeq}}`);
   }
 
   @Get('stores/:storeId/inventory/:productId/history')
@@ -129,12 +129,14 @@ export class InventoryController {
     @Param() { storeId, productId }: StockLevelParamsDto,
     @Query() query: HistoryQueryDto,
     @CurrentClient() client: Client,
-    @Res({ passthrough: true }) response: Response,
-  ): Promise<string> {
+    @Res() response: Response,
+  ): Promise<void> {
     const page = await this.inventory.history(client, storeId, productId, query.cursor, query.limit ?? DEFAULT_HISTORY_PAGE);
     // A HistoryResponseDto, written out around the items the database rendered.
-    response.type('application/json');
-    return `{"items":${page.items},"nextCursor":${JSON.stringify(page.nextCursor)},"prunedThroughSeq":${page.prunedThroughSeq},"retention":${JSON.stringify(page.retention)}}`;
+    sendJsonText(
+      response,
+      `{"items":${page.items},"nextCursor":${JSON.stringify(page.nextCursor)},"prunedThroughSeq":${page.prunedThroughSeq},"retention":${JSON.stringify(page.retention)}}`,
+    );
   }
 
   @Put('stores/:storeId/inventory/:productId')
