@@ -3,7 +3,7 @@ import { type Selectable, sql } from 'kysely';
 import type { StoreScope } from '../../config/app-config';
 import { DatabaseConnection } from '../../database/database-connection';
 import { PreparedQuery } from '../../database/prepared-query';
-import { type ItemField, ItemRenderer, type RenderedPage, renderedPage } from '../../database/rendered-json';
+import { type ItemField, type RenderedPage, renderedItem, renderedPage } from '../../database/rendered-json';
 import type { LedgerTable } from '../../database/schema';
 import type { LedgerChange } from '../ledger-change';
 import { type ChangePage, ChangesRepository } from './changes.repository';
@@ -48,19 +48,17 @@ const CHANGE_ITEM: readonly ItemField[] = [
 
 @Injectable()
 export class KyselyChangesRepository extends ChangesRepository {
-  /** The history page, compiled once: its values are the only thing that changes between requests. */
+  /** The reads of every page request, compiled once: their values are the only thing that changes between requests. */
   private readonly reads;
-  private readonly changeItems: ItemRenderer;
 
   constructor(private readonly connection: DatabaseConnection) {
     super();
     // The floor in the same statement: one round trip, and one snapshot for the rows and the floor.
-    this.changeItems = new ItemRenderer(connection.dialect, CHANGE_ITEM);
     const page = (before: boolean) => {
       let query = connection.db
         .selectFrom('ledger')
         .select('seq as key')
-        .select(this.changeItems.selections())
+        .select(renderedItem(connection.dialect, CHANGE_ITEM))
         .select((eb) => eb.selectFrom('ledger_floor').select('pruned_through').where('id', '=', sql.lit(1)).as('floor'))
         .where('store_id', '=', '')
         .where('product_id', '=', '');
@@ -69,16 +67,21 @@ export class KyselyChangesRepository extends ChangesRepository {
       }
       return query.orderBy('seq', 'desc').limit(1);
     };
-    this.reads = { firstHistoryPage: new PreparedQuery(page(false)), historyPage: new PreparedQuery(page(true)) };
+    this.reads = {
+      head: new PreparedQuery(connection.db.selectFrom('ledger_head').select('last_seq').where('id', '=', sql.lit(1))),
+      floor: new PreparedQuery(connection.db.selectFrom('ledger_floor').select('pruned_through').where('id', '=', sql.lit(1))),
+      firstHistoryPage: new PreparedQuery(page(false)),
+      historyPage: new PreparedQuery(page(true)),
+    };
   }
 
   async head(): Promise<number> {
-    const row = await this.connection.db.selectFrom('ledger_head').select('last_seq').where('id', '=', 1).executeTakeFirstOrThrow();
+    const [row] = await this.reads.head.run(this.connection.db, []);
     return row.last_seq;
   }
 
   async floor(): Promise<number> {
-    const row = await this.connection.db.selectFrom('ledger_floor').select('pruned_through').where('id', '=', 1).executeTakeFirstOrThrow();
+    const [row] = await this.reads.floor.run(this.connection.db, []);
     return row.pruned_through;
   }
 
@@ -111,7 +114,7 @@ export class KyselyChangesRepository extends ChangesRepository {
         ? await this.reads.firstHistoryPage.run(db, [storeId, productId, limit + 1])
         : await this.reads.historyPage.run(db, [storeId, productId, before, limit + 1]);
     const floor = rows.length === 0 ? await this.floor() : Number(rows[0].floor);
-    return { ...renderedPage(rows.map((row) => ({ key: Number(row.key), item: this.changeItems.item(row) })), limit), floor };
+    return { ...renderedPage(rows.map((row) => ({ key: Number(row.key), item: row.item })), limit), floor };
   }
 
   async pruneBatch(cutoff: Date, batch: number): Promise<{ pruned: number; floor: number }> {

@@ -2,7 +2,7 @@ import { type Kysely, type Selectable } from 'kysely';
 import type { StoreScope } from '../../config/app-config';
 import type { DatabaseConnection } from '../../database/database-connection';
 import { PreparedQuery } from '../../database/prepared-query';
-import { type ItemField, ItemRenderer, type RenderedPage, renderedPage } from '../../database/rendered-json';
+import { type ItemField, type RenderedPage, renderedItem, renderedPage } from '../../database/rendered-json';
 import type { DatabaseSchema, IdempotencyRecordsTable, StockLevelsTable } from '../../database/schema';
 import type { StockLevel } from '../domain/stock-level';
 import { type IdempotencyRecord, InventoryRepository, type InventoryWriteTransaction } from './inventory.repository';
@@ -53,13 +53,12 @@ export abstract class KyselyInventoryRepository extends InventoryRepository {
 
   /** The reads of every request, compiled once: their values are the only thing that changes. */
   private readonly reads;
-  private readonly levelItems: ItemRenderer;
 
   constructor(protected readonly connection: DatabaseConnection) {
     super();
     this.db = connection.db;
-    this.levelItems = new ItemRenderer(connection.dialect, LEVEL_ITEM);
-    const page = () => this.db.selectFrom('stock_levels').select('product_id as key').select(this.levelItems.selections()).where('store_id', '=', '').orderBy('product_id').limit(1);
+    const page = () =>
+      this.db.selectFrom('stock_levels').select('product_id as key').select(renderedItem(connection.dialect, LEVEL_ITEM)).where('store_id', '=', '').orderBy('product_id').limit(1);
     this.reads = {
       level: new PreparedQuery(this.db.selectFrom('stock_levels').selectAll().where('store_id', '=', '').where('product_id', '=', '')),
       firstLevelPage: new PreparedQuery(page()),
@@ -77,10 +76,7 @@ export abstract class KyselyInventoryRepository extends InventoryRepository {
       afterProductId === undefined
         ? await this.reads.firstLevelPage.run(this.db, [storeId, limit + 1])
         : await this.reads.levelPage.run(this.db, [storeId, afterProductId, limit + 1]);
-    return renderedPage(
-      rows.map((row) => ({ key: row.key, item: this.levelItems.item(row) })),
-      limit,
-    );
+    return renderedPage(rows, limit);
   }
 
   async findLevelsOfProduct(productId: string, scope: StoreScope): Promise<StockLevel[]> {
