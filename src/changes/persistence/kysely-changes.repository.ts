@@ -8,6 +8,25 @@ import type { LedgerTable } from '../../database/schema';
 import type { LedgerChange } from '../ledger-change';
 import { type ChangePage, ChangesRepository } from './changes.repository';
 
+/** Every column of the ledger, named: a prepared statement must not `select *`. */
+const LEDGER_COLUMNS = [
+  'seq',
+  'store_id',
+  'product_id',
+  'delta',
+  'quantity_after',
+  'version_after',
+  'idempotency_key',
+  'client_id',
+  'request_id',
+  'created_at',
+  'kind',
+  'reason',
+  'reference',
+  'reserved_after',
+  'reservation_id',
+] as const satisfies ReadonlyArray<keyof LedgerTable>;
+
 function toChange(row: Selectable<LedgerTable>): LedgerChange {
   return {
     seq: row.seq,
@@ -68,20 +87,22 @@ export class KyselyChangesRepository extends ChangesRepository {
       return query.orderBy('seq', 'desc').limit(1);
     };
     this.reads = {
-      head: new PreparedQuery(connection.db.selectFrom('ledger_head').select('last_seq').where('id', '=', sql.lit(1))),
-      floor: new PreparedQuery(connection.db.selectFrom('ledger_floor').select('pruned_through').where('id', '=', sql.lit(1))),
-      firstHistoryPage: new PreparedQuery(page(false)),
-      historyPage: new PreparedQuery(page(true)),
+      head: new PreparedQuery(connection, 'read-ledger-head', connection.db.selectFrom('ledger_head').select('last_seq').where('id', '=', sql.lit(1))),
+      floor: new PreparedQuery(connection, 'read-ledger-floor', connection.db.selectFrom('ledger_floor').select('pruned_through').where('id', '=', sql.lit(1))),
+      firstHistoryPage: new PreparedQuery(connection, 'read-history-page-first', page(false)),
+      historyPage: new PreparedQuery(connection, 'read-history-page', page(true)),
+      // Each newly committed range, read once for every subscriber of this instance.
+      range: new PreparedQuery(connection, 'read-ledger-range', connection.db.selectFrom('ledger').select(LEDGER_COLUMNS).where('seq', '>', 0).where('seq', '<=', 0).orderBy('seq').limit(1)),
     };
   }
 
   async head(): Promise<number> {
-    const [row] = await this.reads.head.run(this.connection.db, []);
+    const [row] = await this.reads.head.run([]);
     return row.last_seq;
   }
 
   async floor(): Promise<number> {
-    const [row] = await this.reads.floor.run(this.connection.db, []);
+    const [row] = await this.reads.floor.run([]);
     return row.pruned_through;
   }
 
@@ -103,16 +124,15 @@ export class KyselyChangesRepository extends ChangesRepository {
   }
 
   async range(after: number, upTo: number, limit: number): Promise<LedgerChange[]> {
-    const rows = await this.connection.db.selectFrom('ledger').selectAll().where('seq', '>', after).where('seq', '<=', upTo).orderBy('seq').limit(limit).execute();
+    const rows = await this.reads.range.run([after, upTo, limit]);
     return rows.map(toChange);
   }
 
   async historyPage(storeId: string, productId: string, before: number | undefined, limit: number): Promise<RenderedPage<number> & { floor: number }> {
-    const { db } = this.connection;
     const rows =
       before === undefined
-        ? await this.reads.firstHistoryPage.run(db, [storeId, productId, limit + 1])
-        : await this.reads.historyPage.run(db, [storeId, productId, before, limit + 1]);
+        ? await this.reads.firstHistoryPage.run([storeId, productId, limit + 1])
+        : await this.reads.historyPage.run([storeId, productId, before, limit + 1]);
     const floor = rows.length === 0 ? await this.floor() : Number(rows[0].floor);
     return { ...renderedPage(rows.map((row) => ({ key: Number(row.key), item: row.item })), limit), floor };
   }

@@ -60,22 +60,26 @@ export abstract class KyselyInventoryRepository extends InventoryRepository {
     const page = () =>
       this.db.selectFrom('stock_levels').select('product_id as key').select(renderedItem(connection.dialect, LEVEL_ITEM)).where('store_id', '=', '').orderBy('product_id').limit(1);
     this.reads = {
-      level: new PreparedQuery(this.db.selectFrom('stock_levels').selectAll().where('store_id', '=', '').where('product_id', '=', '')),
-      firstLevelPage: new PreparedQuery(page()),
-      levelPage: new PreparedQuery(page().where('product_id', '>', '')),
+      level: new PreparedQuery(
+        connection,
+        'read-level',
+        this.db.selectFrom('stock_levels').select(['store_id', 'product_id', 'quantity', 'reserved', 'version', 'last_updated']).where('store_id', '=', '').where('product_id', '=', ''),
+      ),
+      firstLevelPage: new PreparedQuery(connection, 'read-level-page-first', page()),
+      levelPage: new PreparedQuery(connection, 'read-level-page', page().where('product_id', '>', '')),
     };
   }
 
   async findLevel(storeId: string, productId: string): Promise<StockLevel | undefined> {
-    const [row] = await this.reads.level.run(this.db, [storeId, productId]);
+    const [row] = await this.reads.level.run([storeId, productId]);
     return row && toStockLevel(row);
   }
 
   async levelPage(storeId: string, afterProductId: string | undefined, limit: number): Promise<RenderedPage<string>> {
     const rows =
       afterProductId === undefined
-        ? await this.reads.firstLevelPage.run(this.db, [storeId, limit + 1])
-        : await this.reads.levelPage.run(this.db, [storeId, afterProductId, limit + 1]);
+        ? await this.reads.firstLevelPage.run([storeId, limit + 1])
+        : await this.reads.levelPage.run([storeId, afterProductId, limit + 1]);
     return renderedPage(rows, limit);
   }
 

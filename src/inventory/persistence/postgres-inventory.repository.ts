@@ -2,7 +2,6 @@ import { Injectable } from '@nestjs/common';
 import { CHANGES_CHANNEL } from '../../changes/persistence/postgres-change-listener';
 import type { DatabaseConnection } from '../../database/database-connection';
 import type { TranslatingClient, TranslatingPool } from '../../database/postgres-pool';
-import type { StockLevel } from '../domain/stock-level';
 import type { Reservation } from '../../reservations/domain/reservation';
 import { type DueHoldRow, type ReservationLineRow, type ReservationRow, toDueHold, toReservation } from '../../reservations/persistence/reservation-rows';
 import {
@@ -23,14 +22,10 @@ import { type IdempotencyRecordRow, KyselyInventoryRepository, toIdempotencyReco
 /**
  * The statements of a group transaction. Each takes whole sets as arrays (unnested in SQL), so
  * its text never changes with the group's size: it is prepared once per connection, and a group
- * of any size is one round trip per step.
+ * of any size is one round trip per step. Each names its columns (no `*`): a prepared result
+ * must not change shape when a migration run by another instance adds one.
  */
 const STATEMENTS = {
-  // Every GET of a level: prepared, it skips the query builder and the server's parse.
-  findLevel: {
-    name: 'inventory-find-level',
-    text: 'select * from stock_levels where store_id = $1 and product_id = $2',
-  },
   // Claimed in the order given (sorted by the caller), so key locks never cross; an expired
   // record may be taken over before the sweeper deletes it.
   claim: {
@@ -52,7 +47,7 @@ const STATEMENTS = {
   // Locked in id order, before any level: reservation locks never cross, nor cross level locks.
   lockReservations: {
     name: 'inventory-lock-reservations',
-    text: `select r.*, (select coalesce(json_agg(json_build_object('product_id', l.product_id, 'quantity', l.quantity, 'committed', l.committed, 'state', l.state)), '[]')
+    text: `select r.id, r.client_id, r.store_id, r.status, r.reference, r.created_at, r.updated_at, r.expires_at, (select coalesce(json_agg(json_build_object('product_id', l.product_id, 'quantity', l.quantity, 'committed', l.committed, 'state', l.state)), '[]')
                          from reservation_lines l where l.reservation_id = r.id) as lines
            from reservations r where r.id = any($1::text[])
            order by r.id
@@ -96,7 +91,7 @@ const STATEMENTS = {
   // Locked in (store, product) order, whoever asks: level locks never cross either.
   lockLevels: {
     name: 'inventory-lock-levels',
-    text: `select s.* from stock_levels s join unnest($1::text[], $2::text[]) as u(store_id, product_id) using (store_id, product_id)
+    text: `select s.store_id, s.product_id, s.quantity, s.reserved, s.version, s.last_updated from stock_levels s join unnest($1::text[], $2::text[]) as u(store_id, product_id) using (store_id, product_id)
            order by s.store_id, s.product_id
            for update of s`,
   },
@@ -171,11 +166,6 @@ export class PostgresInventoryRepository extends KyselyInventoryRepository {
       throw new Error('PostgresInventoryRepository needs a PostgreSQL connection');
     }
     this.pool = connection.postgres;
-  }
-
-  override async findLevel(storeId: string, productId: string): Promise<StockLevel | undefined> {
-    const { rows } = await this.pool.execute<Parameters<typeof toStockLevel>[0]>(STATEMENTS.findLevel, [storeId, productId]);
-    return rows.length === 0 ? undefined : toStockLevel(rows[0]);
   }
 
   async write<T>(work: (transaction: InventoryWriteTransaction) => Promise<T>): Promise<T> {
