@@ -230,4 +230,63 @@ describe('ChangeTail', () => {
       expect(seqs(tail.read(18, '*', 100).changes)).toEqual([19, 20]);
     });
   });
+  describe('reads by store', () => {
+    /** What a read must answer: the covered changes in scope, oldest first, cut at the limit. */
+    function expected(held: readonly LedgerChange[], to: number, after: number, scope: '*' | string[], limit: number) {
+      const inScope = held.filter((item) => item.seq > after && (scope === '*' || scope.includes(item.storeId))).slice(0, limit);
+      return { changes: seqs(inScope), scannedTo: inScope.length === limit ? inScope[limit - 1].seq : to };
+    }
+
+    it('answers every scope as a scan of the whole tail would, across appends, drops over capacity, gaps and prunes', () => {
+      const stores = ['store-a', 'store-b', 'store-c', 'store-d', 'store-e'];
+      let random = 7;
+      const next = (below: number) => {
+        random = (random * 1103515245 + 12345) % 2147483648;
+        return random % below;
+      };
+      const tail = new ChangeTail(40, 0);
+      let held: LedgerChange[] = [];
+      let seq = 0;
+      for (let step = 0; step < 400; step += 1) {
+        const action = next(10);
+        if (action < 7) {
+          // A committed range; now and then one whose start was pruned before it was read (a gap).
+          const skipped = action === 0 ? 1 + next(3) : 0;
+          const range = changes(seq + skipped + 1, seq + skipped + 1 + next(12), () => stores[next(stores.length)]);
+          seq += skipped + range.length;
+          tail.append(range, seq);
+          held = skipped > 0 ? range : [...held, ...range];
+          held = held.slice(Math.max(0, held.length - 40));
+        } else if (action === 7 && held.length > 0) {
+          const floor = held[next(held.length)].seq;
+          tail.dropThrough(floor);
+          held = held.filter((item) => item.seq > floor);
+        }
+        expect(seqs(tail.read(tail.from, '*', 1000).changes)).toEqual(seqs(held));
+        const after = tail.from + next(tail.to - tail.from + 1);
+        const limit = 1 + next(6);
+        for (const scope of ['*' as const, [stores[next(5)]], [stores[next(5)], stores[next(5)]], [], stores]) {
+          const answer = tail.read(after, scope, limit);
+          expect({ changes: seqs(answer.changes), scannedTo: answer.scannedTo }).toEqual(expected(held, tail.to, after, scope, limit));
+        }
+      }
+    });
+
+    it('reads each store right while its own list is compacted, over thousands of changes', () => {
+      const tail = new ChangeTail(30, 0);
+      const held: LedgerChange[] = [];
+      const storeOf = (seq: number) => (seq % 7 === 0 ? 'store-rare' : seq % 2 === 0 ? 'store-even' : 'store-odd');
+      for (let seq = 1; seq <= 3000; seq += 1) {
+        const one = change(seq, storeOf(seq));
+        tail.append([one], seq);
+        held.push(one);
+        const kept = held.slice(-30);
+        const after = kept[0].seq - 1 + (seq % 5);
+        for (const scope of [['store-even'], ['store-rare'], ['store-odd', 'store-rare']]) {
+          const answer = tail.read(after, scope, 50);
+          expect(seqs(answer.changes)).toEqual(seqs(kept.filter((item) => item.seq > after && scope.includes(item.storeId))));
+        }
+      }
+    });
+  });
 });

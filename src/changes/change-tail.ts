@@ -11,6 +11,12 @@ export class ChangeTail {
   private changes: LedgerChange[] = [];
   /** Read offset into `changes`: dropping from the front is O(1) until the array is compacted. */
   private start = 0;
+  /**
+   * The same changes by store, each store's in seq order: a reader scoped to a store looks at its
+   * store's changes only. With thousands of streams, each scanning every change of the tail for
+   * its own store's was most of what serving them from memory cost.
+   */
+  private readonly byStore = new Map<string, StoreChanges>();
   private fromSeq: number;
   private toSeq: number;
 
@@ -68,16 +74,22 @@ export class ChangeTail {
     const fresh = changes.filter((change) => change.seq > this.toSeq);
     const first = fresh.length > 0 ? fresh[0].seq : upTo + 1;
     if (first > this.toSeq + 1) {
-      this.start = this.changes.length;
+      this.dropTo(this.changes.length);
       this.fromSeq = first - 1;
     }
     for (const change of fresh) {
       this.changes.push(change);
+      let own = this.byStore.get(change.storeId);
+      if (own === undefined) {
+        own = { changes: [], start: 0 };
+        this.byStore.set(change.storeId, own);
+      }
+      own.changes.push(change);
     }
     this.toSeq = upTo;
     const excess = this.size - this.capacity;
     if (excess > 0) {
-      this.start += excess;
+      this.dropTo(this.start + excess);
       this.fromSeq = this.changes[this.start - 1].seq;
     }
     if (this.start > this.capacity) {
@@ -88,9 +100,11 @@ export class ChangeTail {
 
   /** Forgets the changes through `seq` (pruned from the ledger): positions before it are gone. */
   dropThrough(seq: number): void {
-    while (this.start < this.changes.length && this.changes[this.start].seq <= seq) {
-      this.start += 1;
+    let end = this.start;
+    while (end < this.changes.length && this.changes[end].seq <= seq) {
+      end += 1;
     }
+    this.dropTo(end);
     this.fromSeq = Math.max(this.fromSeq, Math.min(seq, this.toSeq));
   }
 
@@ -100,32 +114,63 @@ export class ChangeTail {
    * `after` must be covered.
    */
   read(after: number, scope: StoreScope, limit: number): { readonly changes: LedgerChange[]; readonly scannedTo: number } {
-    const stores = scope === '*' ? undefined : new Set(scope);
-    const changes: LedgerChange[] = [];
-    for (let index = this.firstAfter(after); index < this.changes.length; index += 1) {
-      const change = this.changes[index];
-      if (stores === undefined || stores.has(change.storeId)) {
-        changes.push(change);
-        if (changes.length === limit) {
-          return { changes, scannedTo: change.seq };
+    let changes: LedgerChange[];
+    if (scope === '*') {
+      const from = firstAfter(this.changes, this.start, after);
+      changes = this.changes.slice(from, from + limit);
+    } else {
+      // Up to `limit` of each store's, merged in seq order: the first `limit` of all of them are among these.
+      changes = [];
+      for (const storeId of scope.length === 1 ? scope : new Set(scope)) {
+        const own = this.byStore.get(storeId);
+        if (own !== undefined) {
+          const from = firstAfter(own.changes, own.start, after);
+          changes.push(...own.changes.slice(from, from + limit));
         }
       }
-    }
-    return { changes, scannedTo: this.toSeq };
-  }
-
-  /** Index of the first change with seq > `after` (binary search: seqs increase). */
-  private firstAfter(after: number): number {
-    let low = this.start;
-    let high = this.changes.length;
-    while (low < high) {
-      const middle = (low + high) >>> 1;
-      if (this.changes[middle].seq <= after) {
-        low = middle + 1;
-      } else {
-        high = middle;
+      if (scope.length > 1) {
+        changes.sort((a, b) => a.seq - b.seq);
+        changes.length = Math.min(changes.length, limit);
       }
     }
-    return low;
+    return { changes, scannedTo: changes.length === limit ? changes[limit - 1].seq : this.toSeq };
   }
+
+  /** Drops the changes before index `end` of `changes`, from their stores' lists too. */
+  private dropTo(end: number): void {
+    for (let index = this.start; index < end; index += 1) {
+      const { storeId } = this.changes[index];
+      const own = this.byStore.get(storeId)!;
+      // Changes leave in seq order, so each is the oldest of its store's.
+      own.start += 1;
+      if (own.start === own.changes.length) {
+        this.byStore.delete(storeId);
+      } else if (own.start > 64 && own.start * 2 > own.changes.length) {
+        own.changes = own.changes.slice(own.start);
+        own.start = 0;
+      }
+    }
+    this.start = end;
+  }
+}
+
+/** A store's changes in the tail: `changes` from `start` on, in seq order. */
+interface StoreChanges {
+  changes: LedgerChange[];
+  start: number;
+}
+
+/** Index of the first change from `start` on with seq > `after` (binary search: seqs increase). */
+function firstAfter(changes: readonly LedgerChange[], start: number, after: number): number {
+  let low = start;
+  let high = changes.length;
+  while (low < high) {
+    const middle = (low + high) >>> 1;
+    if (changes[middle].seq <= after) {
+      low = middle + 1;
+    } else {
+      high = middle;
+    }
+  }
+  return low;
 }
