@@ -7,7 +7,7 @@ import type { DialectName } from './database-connection';
  * again was most of a page's CPU (on PostgreSQL the driver's parsing of every column alone cost
  * more than the server's whole read). SQLite builds each item with json_object. PostgreSQL
  * concatenates the fields, each written by to_json: json_build_object costs its server about
- * 15 µs a row, the concatenation a third of that. Either way an item's fields mirror its response
+ * 15 µs a row, to_json about 0.17 µs a field (2.5 µs for a ledger entry's 15). Either way an item's fields mirror its response
  * DTO's `of()`, and test/rendered-pages checks on both databases that they agree.
  */
 
