@@ -1,6 +1,6 @@
 /**
  * Where a request's CPU time goes: `npm run bench:profile -- <scenario> [--connections=64] [--seconds=10]`
- * (PostgreSQL when DATABASE_URL is set, else SQLite).
+ * (PostgreSQL when DATABASE_URL is set, else SQLite; a stream scenario holds `--streams=2000` open).
  *
  * Runs one scenario against the service and against the framework ceiling (b), each process under
  * V8's CPU profiler (`--cpu-prof`), and prints the CPU microseconds per request spent in each
@@ -11,8 +11,9 @@
  */
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { createLevels, type Measurement, measure, type ScenarioName, SCENARIOS } from './scenarios';
-import { buildService, createStore, ROOT, startBaseline, startService, type Target } from './targets';
+import { createLevels, feedHead, type Measurement, measure, type ScenarioName, SCENARIOS } from './scenarios';
+import { StreamClients } from './streams';
+import { BENCH_API_KEY, buildService, createStore, ROOT, startBaseline, startService, type Target } from './targets';
 
 /** Stages of the request path, by the source file a frame comes from. Order decides ties within a frame. */
 const STAGES: ReadonlyArray<readonly [string, RegExp]> = [
@@ -32,6 +33,7 @@ const STAGES: ReadonlyArray<readonly [string, RegExp]> = [
   ['controllers and answers', /\/inventory\/(inventory\.controller|update-response|dto\/)|\/reservations\/(reservations\.controller|reservation-response|dto\/)|\/changes\/(changes\.controller|dto\/)|\/bench\/baselines\//],
   ['NestJS pipeline (guards, pipes, interceptors, filters)', /node_modules\/@nestjs\//],
   ['Express (routing, res.json)', /node_modules\/(express|router|path-to-regexp|finalhandler|send|parseurl|qs|content-type|type-is|accepts|mime-types|mime-db|on-finished|vary|etag|fresh)\//],
+  ['change feed (notifier, tail, streams)', /\/dist\/changes\//],
 ];
 const RUNTIME = 'Node.js (HTTP parser, sockets, promises, runtime)';
 const GC = 'garbage collection';
@@ -150,10 +152,9 @@ async function main(): Promise<void> {
   const argv = process.argv.slice(2);
   const flag = (name: string) => argv.find((arg) => arg.startsWith(`--${name}=`))?.split('=')[1];
   const scenarioName = (argv.find((arg) => !arg.startsWith('--')) ?? 'get-level') as ScenarioName;
-  // A stream scenario's streams are not profiled: `npm run bench -- --scenarios=update-many-streams` measures them.
-  const profiled = SCENARIOS.filter((scenario) => scenario.streams === undefined);
-  if (!profiled.some((scenario) => scenario.name === scenarioName)) {
-    throw new Error(`unknown scenario ${scenarioName}; one of ${profiled.map((scenario) => scenario.name).join(', ')}`);
+  const scenario = SCENARIOS.find((candidate) => candidate.name === scenarioName);
+  if (scenario === undefined) {
+    throw new Error(`unknown scenario ${scenarioName}; one of ${SCENARIOS.map((candidate) => candidate.name).join(', ')}`);
   }
   const connections = Number(flag('connections') ?? 64);
   const seconds = Number(flag('seconds') ?? 10);
@@ -164,17 +165,23 @@ async function main(): Promise<void> {
 
   const framework = await profileTarget((nodeArgs) => startBaseline('framework (NestJS, no-op)', 'nest-bare.ts', nodeArgs), join(directory, 'framework'), scenarioName, connections, seconds);
   const store = await createStore(dialect);
+  // A stream scenario's streams (`--streams=`, 2,000 by default) stay open through the service's profile.
+  let streams: StreamClients | undefined;
   let service: Profiled;
   try {
     service = await profileTarget(
       async (nodeArgs) => {
-        const scenario = SCENARIOS.find((candidate) => candidate.name === scenarioName)!;
         // The chain's page scenarios: a service seeding the chain (minutes of CPU before the window).
         const target = await startService(store, scenario.env ?? {}, nodeArgs, scenario.env === undefined ? undefined : 600_000);
         await createLevels(target.url, scenario.products(connections), scenario.storeOf);
         const prepared = await scenario.prepare?.(target.url);
         if (prepared !== undefined) {
           console.error(prepared);
+        }
+        if (scenario.streams !== undefined) {
+          const setup = scenario.streams(Number(flag('streams') ?? 2000));
+          streams = await StreamClients.open({ url: target.url, apiKey: BENCH_API_KEY, after: await feedHead(target.url), ...setup });
+          console.error(`${setup.scoped + setup.unscoped} streams open`);
         }
         return target;
       },
@@ -184,6 +191,7 @@ async function main(): Promise<void> {
       seconds,
     );
   } finally {
+    await streams?.drain(0, 0);
     await store.dispose();
   }
   const rendered = `${dialect}, ${scenarioName}, ${connections} connections, ${seconds} s\n\n${table(framework, service)}\n`;

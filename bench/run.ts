@@ -26,7 +26,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
-import { CHAIN_SEED, CHAIN_STORES, createLevels, type Measurement, measure, type Scenario, type ScenarioName, SCENARIOS } from './scenarios';
+import { CHAIN_SEED, createLevels, feedHead, type Measurement, measure, type Scenario, type ScenarioName, SCENARIOS } from './scenarios';
 import { type DeliveryReport, StreamClients } from './streams';
 import { BENCH_API_KEY, buildService, createStore, measureStorage, ROOT, startBaseline, startService, type Target } from './targets';
 
@@ -222,16 +222,6 @@ function countersBetween(before: ServiceCounters, after: ServiceCounters): Servi
     commits: after.commits - before.commits,
     cpuSeconds: after.cpuSeconds - before.cpuSeconds,
   };
-}
-
-/** The seq of the last committed change (a snapshot's lastSeq). */
-async function feedHead(url: string): Promise<number> {
-  const response = await fetch(`${url}/v1/stores/${CHAIN_STORES[0]}/inventory?limit=1`, { headers: { 'X-API-Key': BENCH_API_KEY } });
-  const page = (await response.json()) as { lastSeq?: number };
-  if (response.status !== 200 || page.lastSeq === undefined) {
-    throw new Error(`no lastSeq in a snapshot: ${response.status}`);
-  }
-  return page.lastSeq;
 }
 
 /** Waits until the service counts `count` open subscribers (streams close on their side a moment after ours). */

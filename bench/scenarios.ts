@@ -635,3 +635,13 @@ function percentile(values: number[], share: number): number {
   const sorted = values.sort((a, b) => a - b);
   return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(share * sorted.length) - 1))];
 }
+
+/** The seq of the last committed change (a snapshot's lastSeq). */
+export async function feedHead(url: string): Promise<number> {
+  const response = await fetch(`${url}/v1/stores/${CHAIN_STORES[0]}/inventory?limit=1`, { headers: { 'X-API-Key': BENCH_API_KEY } });
+  const page = (await response.json()) as { lastSeq?: number };
+  if (response.status !== 200 || page.lastSeq === undefined) {
+    throw new Error(`no lastSeq in a snapshot: ${response.status}`);
+  }
+  return page.lastSeq;
+}
