@@ -61,9 +61,10 @@ class SlowResponse extends EventEmitter {
   status = () => this;
   set = () => this;
   flushHeaders = () => undefined;
-  write = (chunk: string): boolean => {
+  /** Pages of events come as bytes, the rest as text. */
+  write = (chunk: string | Buffer): boolean => {
     this.written += 1;
-    if (chunk.startsWith('id:') && this.written % 200 === 0) {
+    if (chunk.toString().startsWith('id:') && this.written % 200 === 0) {
       this.full = true;
     }
     return !this.full;
@@ -158,8 +159,8 @@ describe('ChangesService.stream heartbeats', () => {
     const response = new SlowResponse();
     const chunks: string[] = [];
     const write = response.write;
-    response.write = (chunk: string) => {
-      chunks.push(chunk);
+    response.write = (chunk: string | Buffer) => {
+      chunks.push(chunk.toString());
       return write(chunk);
     };
     const startedAt = Date.now();
@@ -216,8 +217,8 @@ describe('ChangesService.stream linger', () => {
     const service = new ChangesService(new EndlessLedger(), notifier, config, new Metrics(), new SystemClock(), { warn: () => undefined } as unknown as PinoLogger);
     const response = new SlowResponse();
     const writes: Array<{ seqs: number[]; at: number }> = [];
-    response.write = (chunk: string) => {
-      const seqs = [...chunk.matchAll(/^id: (\d+)$/gm)].map((match) => Number(match[1]));
+    response.write = (chunk: string | Buffer) => {
+      const seqs = [...chunk.toString().matchAll(/^id: (\d+)$/gm)].map((match) => Number(match[1]));
       if (seqs.length > 0) {
         writes.push({ seqs, at: performance.now() });
       }
