@@ -44,7 +44,7 @@ interface Scanned {
 export class ChangesService {
   /** Long polls and streams open now. */
   private open = 0;
-  /** SSE text of the changes in the tail, dropped with them. */
+  /** SSE events (bytes) of the changes in the tail, dropped with them. */
   private readonly rendered = new WeakMap<LedgerChange, Buffer>();
 
   constructor(
@@ -172,8 +172,8 @@ export class ChangesService {
 
   /**
    * A change as an SSE event, rendered and encoded once however many streams send it (the tail
-   * shares its changes): a page is then a copy of bytes, where joining text and encoding it again
-   * for every stream was most of what a stream of every store cost.
+   * shares its changes): a page is then a copy of bytes; joining the text and encoding it again
+   * for every stream was, after the socket writes, the largest cost of delivering changes.
    */
   private eventOf(change: LedgerChange): Buffer {
     let event = this.rendered.get(change);
