@@ -46,12 +46,21 @@ export async function runPrimary(config: AppConfig): Promise<void> {
   const fork = (): Worker => {
     const worker = cluster.fork();
     startedAt.set(worker.id, Date.now());
+    // A channel error of a dying worker must not end the primary: its exit is handled below.
+    worker.on('error', (error: Error) => logger.warn({ worker: worker.id, err: error }, 'worker channel error'));
     return worker;
   };
   const workers = () => Object.values(cluster.workers ?? {}).filter((worker): worker is Worker => worker !== undefined);
   const send = (worker: Worker, message: ClusterMessage) => {
     if (worker.isConnected()) {
-      worker.send(message);
+      // A worker killed a moment ago still looks connected until its exit is seen: the write
+      // then fails (EPIPE). Without a callback that failure is thrown as the worker's 'error',
+      // which took the whole primary down, and no replacement was ever forked.
+      worker.send(message, (error: Error | null) => {
+        if (error !== null) {
+          logger.debug({ worker: worker.id, err: error, type: message.type }, 'message not delivered to an exiting worker');
+        }
+      });
     }
   };
 
