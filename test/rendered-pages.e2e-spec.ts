@@ -17,6 +17,8 @@ const STORE = 'render-store';
 const PRODUCTS = ['R-1', 'R-2', 'R-3', 'R-4', 'R-5'];
 /** Printable ASCII a reference may hold, with what JSON escapes. */
 const AWKWARD = 'order "7" \\ back/slash <tag> & 100% {json: [1]}';
+/** An idempotency key may hold them too. */
+const AWKWARD_KEY = 'render-1 "quoted" \\ \\" key';
 
 describe(`pages rendered by the database (${TEST_DIALECT})`, () => {
   let app: TestApp;
@@ -25,7 +27,7 @@ describe(`pages rendered by the database (${TEST_DIALECT})`, () => {
     app = await startApp();
     await insertLevels(app.store, STORE, PRODUCTS, 10);
     // History with and without reason and reference, and a hold (reserved > 0).
-    await postUpdate(app, { storeId: STORE, productId: 'R-1', delta: 5, version: 0, idempotencyKey: 'render-1', reason: 'received', reference: AWKWARD }).expect(200);
+    await postUpdate(app, { storeId: STORE, productId: 'R-1', delta: 5, version: 0, idempotencyKey: AWKWARD_KEY, reason: 'received', reference: AWKWARD }).expect(200);
     await postUpdate(app, { storeId: STORE, productId: 'R-1', delta: -3, version: 1, idempotencyKey: 'render-2' }).expect(200);
     await postUpdate(app, { storeId: STORE, productId: 'R-2', delta: -10, version: 0, idempotencyKey: 'render-3', reason: 'sale' }).expect(200);
     await app.http().post('/v1/reservations').set('X-API-Key', 'demo').send({ storeId: STORE, lines: [{ productId: 'R-3', quantity: 4 }], idempotencyKey: 'render-hold' }).expect(201);
@@ -89,7 +91,7 @@ describe(`pages rendered by the database (${TEST_DIALECT})`, () => {
 
     const first = (await get(`/v1/stores/${STORE}/inventory/R-1/history?limit=1`)).body as { items: Array<{ idempotencyKey: string }>; nextCursor: string };
     const second = (await get(`/v1/stores/${STORE}/inventory/R-1/history?limit=1&cursor=${first.nextCursor}`)).body as { items: Array<{ idempotencyKey: string }>; nextCursor: string | null };
-    expect([...first.items, ...second.items].map((item) => item.idempotencyKey)).toEqual(['render-2', 'render-1']);
+    expect([...first.items, ...second.items].map((item) => item.idempotencyKey)).toEqual(['render-2', AWKWARD_KEY]);
     expect(second.nextCursor).toBeNull();
 
     expect((await get(`/v1/stores/${STORE}/inventory/R-5/history`)).body).toEqual({ items: [], nextCursor: null, prunedThroughSeq: 0, retention: '30d' });

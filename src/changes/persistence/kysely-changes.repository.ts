@@ -48,21 +48,21 @@ function toChange(row: Selectable<LedgerTable>): LedgerChange {
 
 /** A ledger entry as ChangeResponseDto.of renders it, field for field. */
 const CHANGE_ITEM: readonly ItemField[] = [
-  ['seq', 'seq'],
-  ['storeId', 'store_id'],
-  ['productId', 'product_id'],
-  ['kind', 'kind'],
-  ['delta', 'delta'],
-  ['quantity', 'quantity_after'],
-  ['reserved', 'reserved_after'],
+  ['seq', 'seq', 'number'],
+  ['storeId', 'store_id', 'text'],
+  ['productId', 'product_id', 'text'],
+  ['kind', 'kind', 'text'],
+  ['delta', 'delta', 'number'],
+  ['quantity', 'quantity_after', 'number'],
+  ['reserved', 'reserved_after', 'number'],
   ['available', ['quantity_after', 'reserved_after']],
-  ['version', 'version_after'],
-  ['reason', 'reason'],
-  ['reference', 'reference'],
-  ['idempotencyKey', 'idempotency_key'],
-  ['reservationId', 'reservation_id'],
-  ['requestId', 'request_id'],
-  ['createdAt', 'created_at'],
+  ['version', 'version_after', 'number'],
+  ['reason', 'reason', 'text'],
+  ['reference', 'reference', 'text'],
+  ['idempotencyKey', 'idempotency_key', 'text'],
+  ['reservationId', 'reservation_id', 'text'],
+  ['requestId', 'request_id', 'text'],
+  ['createdAt', 'created_at', 'text'],
 ];
 
 @Injectable()

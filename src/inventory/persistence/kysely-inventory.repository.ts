@@ -34,13 +34,13 @@ export function toIdempotencyRecord(row: IdempotencyRecordRow): IdempotencyRecor
 
 /** A level as StockLevelResponseDto.of renders it, field for field. */
 const LEVEL_ITEM: readonly ItemField[] = [
-  ['storeId', 'store_id'],
-  ['productId', 'product_id'],
-  ['quantity', 'quantity'],
-  ['reserved', 'reserved'],
+  ['storeId', 'store_id', 'text'],
+  ['productId', 'product_id', 'text'],
+  ['quantity', 'quantity', 'number'],
+  ['reserved', 'reserved', 'number'],
   ['available', ['quantity', 'reserved']],
-  ['version', 'version'],
-  ['lastUpdated', 'last_updated'],
+  ['version', 'version', 'number'],
+  ['lastUpdated', 'last_updated', 'text'],
 ];
 
 /**
