@@ -85,5 +85,51 @@ describe('ChangeNotifier waiters', () => {
         await notifier.onApplicationShutdown();
       }
     });
+
+    it('wakes, in a large tail too, a scoped waiter of a quiet store before its position drops out, though only changed stores are checked on each commit', async () => {
+      // 80 changes held: every waiter is checked each time the tail moves on by 10, and position
+      // 0 comes within a quarter of dropping out once the tail holds more than 60 changes.
+      const notifier = await started(() => 'store-2', 80);
+      try {
+        let wokenAt: number | undefined;
+        let coveredWhenWoken: boolean | undefined;
+        void notifier.waitBeyond(0, 60_000, undefined, ['store-1']).then(() => {
+          wokenAt = notifier.tail.to;
+          coveredWhenWoken = notifier.tail.covers(0);
+        });
+        for (let seq = 1; seq <= 100 && wokenAt === undefined; seq += 1) {
+          await commit(notifier, seq);
+          await new Promise((resolve) => setImmediate(resolve));
+        }
+        expect(wokenAt).toBeGreaterThan(60);
+        expect(wokenAt).toBeLessThanOrEqual(80);
+        expect(coveredWhenWoken).toBe(true);
+      } finally {
+        notifier.beforeApplicationShutdown();
+        await notifier.onApplicationShutdown();
+      }
+    });
+
+    it('wakes every waiter of a store that changed, and each waiter of several stores once', async () => {
+      const notifier = await started((seq) => `store-${seq}`, 1000);
+      try {
+        const woken: string[] = [];
+        const wait = (name: string, scope: string[]) => void notifier.waitBeyond(0, 60_000, undefined, scope).then((result) => result && woken.push(name));
+        wait('a1', ['store-1']);
+        wait('a2', ['store-1']);
+        wait('b', ['store-2']);
+        wait('ab', ['store-1', 'store-2']);
+        wait('c', ['store-3']);
+        await commit(notifier, 1);
+        await new Promise((resolve) => setImmediate(resolve));
+        expect(woken.sort()).toEqual(['a1', 'a2', 'ab']);
+        await commit(notifier, 2);
+        await new Promise((resolve) => setImmediate(resolve));
+        expect(woken.sort()).toEqual(['a1', 'a2', 'ab', 'b']);
+      } finally {
+        notifier.beforeApplicationShutdown();
+        await notifier.onApplicationShutdown();
+      }
+    });
   });
 });

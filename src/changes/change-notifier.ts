@@ -12,6 +12,7 @@ const TAIL_READ = 2000;
 
 /** A long poll or stream waiting for a change. */
 interface Waiter {
+  readonly scope: StoreScope;
   /**
    * Called after every read into the tail with the stores of the changes read (undefined when
    * unknown): ends the wait if the tail went past the waiter's seq with a change it may want.
@@ -40,7 +41,12 @@ export class ChangeNotifier implements OnApplicationBootstrap, BeforeApplication
   private knownFloor = 0;
   private tailStore: ChangeTail | undefined;
   private filling: Promise<void> | undefined;
+  /** Every waiter; and the same by what wakes them: a change of one of their stores, or any. */
   private readonly waiters = new Set<Waiter>();
+  private readonly waitersByStore = new Map<string, Set<Waiter>>();
+  private readonly unscopedWaiters = new Set<Waiter>();
+  /** The tail's `to` when every waiter was last checked. */
+  private checkedAllAt = 0;
   private readonly shutdown = new AbortController();
   private listener: PostgresChangeListener | undefined;
   private poller: NodeJS.Timeout | undefined;
@@ -146,12 +152,13 @@ export class ChangeNotifier implements OnApplicationBootstrap, BeforeApplication
     return new Promise<boolean>((resolve) => {
       const finish = (woken: boolean) => {
         clearTimeout(timer);
-        this.waiters.delete(waiter);
+        this.forget(waiter);
         signal?.removeEventListener('abort', abandon);
         resolve(woken);
       };
       const abandon = () => finish(false);
       const waiter: Waiter = {
+        scope,
         check: (stores) => {
           if (this.tail.to > seq && (scope === '*' || stores === undefined || scope.some((store) => stores.has(store)) || this.tail.isDroppingSoon(seq))) {
             finish(true);
@@ -160,9 +167,70 @@ export class ChangeNotifier implements OnApplicationBootstrap, BeforeApplication
         abandon,
       };
       const timer = setTimeout(abandon, timeoutMs);
-      this.waiters.add(waiter);
+      this.enrol(waiter);
       signal?.addEventListener('abort', abandon, { once: true });
     });
+  }
+
+  private enrol(waiter: Waiter): void {
+    this.waiters.add(waiter);
+    if (waiter.scope === '*') {
+      this.unscopedWaiters.add(waiter);
+      return;
+    }
+    for (const store of waiter.scope) {
+      let own = this.waitersByStore.get(store);
+      if (own === undefined) {
+        own = new Set();
+        this.waitersByStore.set(store, own);
+      }
+      own.add(waiter);
+    }
+  }
+
+  private forget(waiter: Waiter): void {
+    if (!this.waiters.delete(waiter)) {
+      return;
+    }
+    if (waiter.scope === '*') {
+      this.unscopedWaiters.delete(waiter);
+      return;
+    }
+    for (const store of waiter.scope) {
+      const own = this.waitersByStore.get(store);
+      if (own?.delete(waiter) === true && own.size === 0) {
+        this.waitersByStore.delete(store);
+      }
+    }
+  }
+
+  /**
+   * After a read into the tail: checks the waiters its changes may concern, the unscoped ones and
+   * those of the stores that changed. Checking all of them after every commit cost thousands of
+   * calls a commit with a chain's streams open. Every waiter is checked when the stores are
+   * unknown, and whenever the tail has moved on by an eighth of its capacity since they all last
+   * were: a waiter whose position comes within a quarter of dropping out (isDroppingSoon) is then
+   * woken with at least an eighth still to go.
+   */
+  private wake(stores: ReadonlySet<string> | undefined): void {
+    const tail = this.tail;
+    let candidates: Waiter[];
+    if (stores === undefined || tail.to - this.checkedAllAt >= this.config.feedTailChanges / 8) {
+      this.checkedAllAt = tail.to;
+      candidates = [...this.waiters];
+    } else {
+      candidates = [...this.unscopedWaiters];
+      for (const store of stores) {
+        const own = this.waitersByStore.get(store);
+        if (own !== undefined) {
+          candidates.push(...own);
+        }
+      }
+    }
+    // A waiter of several stores may be listed more than once: a second check finds it finished.
+    for (const waiter of candidates) {
+      waiter.check(stores);
+    }
   }
 
   /** Reads what was committed after the tail into it, once for everyone, and wakes the waiters. */
@@ -186,9 +254,7 @@ export class ChangeNotifier implements OnApplicationBootstrap, BeforeApplication
         this.logger.warn({ err: error }, 'reading new changes into the feed failed');
         return;
       }
-      for (const waiter of [...this.waiters]) {
-        waiter.check(stores);
-      }
+      this.wake(stores);
     }
   }
 
