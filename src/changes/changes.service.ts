@@ -15,6 +15,7 @@ import { ChangeNotifier } from './change-notifier';
 import { ChangeResponseDto } from './dto/change.dto';
 import type { LedgerChange } from './ledger-change';
 import { ChangesRepository } from './persistence/changes.repository';
+import { scopeKey, untilNextBeat } from './stream-beats';
 
 /** Changes read per round trip by a stream; also the most a slow reader can have pending. */
 const STREAM_PAGE = 500;
@@ -46,6 +47,9 @@ export class ChangesService {
   private open = 0;
   /** SSE events (bytes) of the changes in the tail, dropped with them. */
   private readonly rendered = new WeakMap<LedgerChange, Buffer>();
+  /** The last page of events built for each scope while the tail is at `pagesAt` (see pageOf). */
+  private readonly pages = new Map<string, { readonly first: number; readonly count: number; readonly bytes: Buffer }>();
+  private pagesAt = -1;
 
   constructor(
     private readonly repository: ChangesRepository,
@@ -124,7 +128,7 @@ export class ChangesService {
         const { changes, scannedTo } = await this.next(position, scope, STREAM_PAGE);
         if (changes.length > 0) {
           this.observeDelivery(changes);
-          await this.write(response, changes.length === 1 ? this.eventOf(changes[0]) : Buffer.concat(changes.map((change) => this.eventOf(change))), stop);
+          await this.write(response, this.pageOf(scope, changes), stop);
           wroteAt = Date.now();
         }
         position = scannedTo;
@@ -133,10 +137,11 @@ export class ChangesService {
         }
         if (changes.length > 0 && this.config.streamLingerMs > 0) {
           // Like Nagle's algorithm or a producer's linger: a stream that just wrote lets the
-          // changes of the next moment gather into its next write. Each write costs a system
-          // call and a TCP segment per subscriber, which with thousands of streams is most of
-          // what the feed costs; a quiet stream still gets its next change at once.
-          await sleep(this.config.streamLingerMs, undefined, { signal: stop }).catch(() => undefined);
+          // changes of the next moment gather into its next write, made at its scope's next beat
+          // (stream-beats.ts). Each write costs a system call and a TCP segment per subscriber,
+          // which with thousands of streams is most of what the feed costs; a quiet stream still
+          // gets its next change at once.
+          await sleep(untilNextBeat(scope, this.config.streamLingerMs, Date.now()), undefined, { signal: stop }).catch(() => undefined);
           continue;
         }
         if (Date.now() - wroteAt >= this.config.streamHeartbeatMs) {
@@ -182,6 +187,34 @@ export class ChangesService {
       this.rendered.set(change, event);
     }
     return event;
+  }
+
+  /**
+   * A page of changes as SSE bytes. The streams of a scope (a store's tills and displays, or the
+   * central systems following every store) are woken by the same commits and the same beats, so
+   * they read the same pages: a page is built once per scope instead of once per stream. Within
+   * a scope, a page is every change of the scope from its first through its last, so its first
+   * seq and its length say which it is; the pages are kept only while the tail stays where it is.
+   */
+  private pageOf(scope: StoreScope, changes: readonly LedgerChange[]): Buffer {
+    if (changes.length === 1) {
+      return this.eventOf(changes[0]);
+    }
+    const key = scopeKey(scope);
+    if (key === undefined) {
+      return Buffer.concat(changes.map((change) => this.eventOf(change)));
+    }
+    if (this.pagesAt !== this.notifier.tail.to) {
+      this.pages.clear();
+      this.pagesAt = this.notifier.tail.to;
+    }
+    const kept = this.pages.get(key);
+    if (kept !== undefined && kept.first === changes[0].seq && kept.count === changes.length) {
+      return kept.bytes;
+    }
+    const bytes = Buffer.concat(changes.map((change) => this.eventOf(change)));
+    this.pages.set(key, { first: changes[0].seq, count: changes.length, bytes });
+    return bytes;
   }
 
   /**
