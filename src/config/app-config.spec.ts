@@ -41,7 +41,7 @@ describe('loadConfig', () => {
       corsOrigins: [],
       trustProxyHops: 0,
       streamHeartbeatMs: 15_000,
-      streamLingerMs: 500,
+      streamLingerMs: 250,
       reservationTtlSeconds: 900,
       reservationMinTtlSeconds: 60,
       reservationMaxTtlSeconds: 86_400,

@@ -181,7 +181,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
     corsOrigins: read.origins('CORS_ORIGINS'),
     trustProxyHops: read.integer('TRUST_PROXY_HOPS', 0, 0, 10),
     streamHeartbeatMs: read.integer('STREAM_HEARTBEAT_MS', 15_000, 100, 300_000),
-    streamLingerMs: read.integer('STREAM_LINGER_MS', 500, 0, 5000),
+    streamLingerMs: read.integer('STREAM_LINGER_MS', 250, 0, 5000),
     reservationTtlSeconds: read.integer('RESERVATION_TTL_SECONDS', 900, 1, 30 * 86_400),
     reservationMinTtlSeconds: read.integer('RESERVATION_MIN_TTL_SECONDS', 60, 1, 30 * 86_400),
     reservationMaxTtlSeconds: read.integer('RESERVATION_MAX_TTL_SECONDS', 86_400, 1, 30 * 86_400),
