@@ -17,8 +17,9 @@ const STORE = 'render-store';
 const PRODUCTS = ['R-1', 'R-2', 'R-3', 'R-4', 'R-5'];
 /** Printable ASCII a reference may hold, with what JSON escapes. */
 const AWKWARD = 'order "7" \\ back/slash <tag> & 100% {json: [1]}';
-/** An idempotency key may hold them too. */
+/** An idempotency key and a request id may hold them too. */
 const AWKWARD_KEY = 'render-1 "quoted" \\ \\" key';
+const AWKWARD_REQUEST_ID = 'req-"1"\\x';
 
 describe(`pages rendered by the database (${TEST_DIALECT})`, () => {
   let app: TestApp;
@@ -27,7 +28,7 @@ describe(`pages rendered by the database (${TEST_DIALECT})`, () => {
     app = await startApp();
     await insertLevels(app.store, STORE, PRODUCTS, 10);
     // History with and without reason and reference, and a hold (reserved > 0).
-    await postUpdate(app, { storeId: STORE, productId: 'R-1', delta: 5, version: 0, idempotencyKey: AWKWARD_KEY, reason: 'received', reference: AWKWARD }).expect(200);
+    await postUpdate(app, { storeId: STORE, productId: 'R-1', delta: 5, version: 0, idempotencyKey: AWKWARD_KEY, reason: 'received', reference: AWKWARD }, 'demo', { 'X-Request-Id': AWKWARD_REQUEST_ID }).expect(200);
     await postUpdate(app, { storeId: STORE, productId: 'R-1', delta: -3, version: 1, idempotencyKey: 'render-2' }).expect(200);
     await postUpdate(app, { storeId: STORE, productId: 'R-2', delta: -10, version: 0, idempotencyKey: 'render-3', reason: 'sale' }).expect(200);
     await app.http().post('/v1/reservations').set('X-API-Key', 'demo').send({ storeId: STORE, lines: [{ productId: 'R-3', quantity: 4 }], idempotencyKey: 'render-hold' }).expect(201);
@@ -59,6 +60,7 @@ describe(`pages rendered by the database (${TEST_DIALECT})`, () => {
       .reverse()
       .map((change) => ChangeResponseDto.of(change));
     expect(expected.map((item) => item.reference)).toEqual([null, AWKWARD]);
+    expect(expected[1].requestId).toBe(AWKWARD_REQUEST_ID);
     const response = await get(`/v1/stores/${STORE}/inventory/R-1/history`);
     const items = (response.body as { items: object[] }).items;
     expect(items).toEqual(expected);

@@ -6,20 +6,21 @@ import type { DialectName } from './database-connection';
  * one text per item, and joined here: reading a row object for each item only to serialise it
  * again was most of a page's CPU (on PostgreSQL the driver's parsing of every column alone cost
  * more than the server's whole read). SQLite builds each item with json_object. PostgreSQL
- * concatenates the fields' texts: json_build_object costs its server about 15 µs a row, and even
- * to_json of each field about 0.2 µs a field, which made the rendering of a page of history
- * (101 entries of 15 fields) cost more than reading it. A number's text is its JSON; a text
- * field is quoted and its `\` and `"` escaped with replace(). Either way an item's fields mirror
- * its response DTO's `of()`, and test/rendered-pages checks on both databases that they agree.
+ * concatenates the fields' texts: json_build_object costs its server about 15 µs a row, and
+ * to_json about 0.2 µs a field, which made rendering a page of history (101 entries of 15
+ * fields) cost more than reading it; so to_json writes only text a client chose, and the rest is
+ * written as it is. Either way an item's fields mirror its response DTO's `of()`, and
+ * test/rendered-pages checks on both databases that they agree.
  */
 
 /**
- * What a column holds. `text` must never hold a control character (U+0000 to U+001F), which JSON
- * would need escaped as \uXXXX: true of every text column a page shows, since every write
- * validates it (identifiers, reasons, references, idempotency keys and request ids are printable
- * ASCII; kinds, reservation ids and timestamps are the service's own).
+ * What a column holds, for PostgreSQL to write it. `number`: its text is its JSON. `token`: text
+ * that can hold nothing JSON escapes (no `"`, `\` or control character), because every write
+ * checks it against a pattern that allows none: identifiers, reasons, kinds, reservation ids and
+ * timestamps; it is written quoted as it is. `text`: anything else (references, idempotency keys,
+ * request ids), written by to_json.
  */
-export type ColumnType = 'number' | 'text';
+export type ColumnType = 'number' | 'token' | 'text';
 
 /** An item's field: its name in the API and the column it is read from, or `available` computed as max(0, a - b). */
 export type ItemField = readonly [name: string, column: string, type: ColumnType] | readonly [name: string, nonNegativeDifference: readonly [string, string]];
@@ -53,14 +54,17 @@ export function renderedItem(dialect: DialectName, fields: readonly ItemField[])
   return sql<string>`${sql.join(parts, sql` || `)} || '}'`.as('item');
 }
 
-/** A field's JSON text on PostgreSQL (`null` for NULL). E'' literals: a backslash means the same whatever standard_conforming_strings says. */
+/** A field's JSON text on PostgreSQL (`null` for NULL). */
 function postgresValue(field: ItemField): RawBuilder<string> {
   const [, source] = field;
   if (typeof source !== 'string') {
     return sql`greatest(0, ${sql.ref(source[0])} - ${sql.ref(source[1])})::text`;
   }
   const column = sql.ref(source);
-  return field[2] === 'number' ? sql`coalesce(${column}::text, 'null')` : sql`coalesce('"' || replace(replace(${column}, E'\\\\', E'\\\\\\\\'), '"', E'\\\\"') || '"', 'null')`;
+  if (field[2] === 'number') {
+    return sql`coalesce(${column}::text, 'null')`;
+  }
+  return field[2] === 'token' ? sql`coalesce('"' || ${column} || '"', 'null')` : sql`coalesce(to_json(${column})::text, 'null')`;
 }
 
 /** The page of rows read with `limit + 1`: the extra row only says that more follow. */

@@ -49,20 +49,20 @@ function toChange(row: Selectable<LedgerTable>): LedgerChange {
 /** A ledger entry as ChangeResponseDto.of renders it, field for field. */
 const CHANGE_ITEM: readonly ItemField[] = [
   ['seq', 'seq', 'number'],
-  ['storeId', 'store_id', 'text'],
-  ['productId', 'product_id', 'text'],
-  ['kind', 'kind', 'text'],
+  ['storeId', 'store_id', 'token'],
+  ['productId', 'product_id', 'token'],
+  ['kind', 'kind', 'token'],
   ['delta', 'delta', 'number'],
   ['quantity', 'quantity_after', 'number'],
   ['reserved', 'reserved_after', 'number'],
   ['available', ['quantity_after', 'reserved_after']],
   ['version', 'version_after', 'number'],
-  ['reason', 'reason', 'text'],
+  ['reason', 'reason', 'token'],
   ['reference', 'reference', 'text'],
   ['idempotencyKey', 'idempotency_key', 'text'],
-  ['reservationId', 'reservation_id', 'text'],
+  ['reservationId', 'reservation_id', 'token'],
   ['requestId', 'request_id', 'text'],
-  ['createdAt', 'created_at', 'text'],
+  ['createdAt', 'created_at', 'token'],
 ];
 
 @Injectable()

@@ -34,13 +34,13 @@ export function toIdempotencyRecord(row: IdempotencyRecordRow): IdempotencyRecor
 
 /** A level as StockLevelResponseDto.of renders it, field for field. */
 const LEVEL_ITEM: readonly ItemField[] = [
-  ['storeId', 'store_id', 'text'],
-  ['productId', 'product_id', 'text'],
+  ['storeId', 'store_id', 'token'],
+  ['productId', 'product_id', 'token'],
   ['quantity', 'quantity', 'number'],
   ['reserved', 'reserved', 'number'],
   ['available', ['quantity', 'reserved']],
   ['version', 'version', 'number'],
-  ['lastUpdated', 'last_updated', 'text'],
+  ['lastUpdated', 'last_updated', 'token'],
 ];
 
 /**
