@@ -365,18 +365,22 @@ describe('change feed: GET /v1/changes/stream (Server-Sent Events)', () => {
     }
   });
 
-  it('resumes after Last-Event-ID (or ?after=)', async () => {
+  it('resumes after Last-Event-ID (or ?after=; an empty Last-Event-ID, an event source that has seen no id, counts as none)', async () => {
     await apply(app, 'SKU-003', 15, 'sse-3');
     const resumed = await stream({ 'Last-Event-ID': '2' });
     const viaQuery = await stream({}, '?after=1');
+    const emptyId = await stream({ 'Last-Event-ID': '' }, '?after=1');
     try {
       const events = await resumed.until((received) => received.some((event) => event.event === 'change'));
       expect(events.filter((event) => event.event === 'change').map((event) => event.id)).toEqual(['3']);
-      const fromQuery = await viaQuery.until((received) => received.filter((event) => event.event === 'change').length === 2);
-      expect(fromQuery.filter((event) => event.event === 'change').map((event) => event.id)).toEqual(['2', '3']);
+      for (const fromQuery of [viaQuery, emptyId]) {
+        const received = await fromQuery.until((all) => all.filter((event) => event.event === 'change').length === 2);
+        expect(received.filter((event) => event.event === 'change').map((event) => event.id)).toEqual(['2', '3']);
+      }
     } finally {
       resumed.close();
       viaQuery.close();
+      emptyId.close();
     }
   });
 

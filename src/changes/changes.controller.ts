@@ -67,8 +67,12 @@ export class ChangesController {
   }
 }
 
+/**
+ * The position a stream starts after. An empty Last-Event-ID is what an event source that has
+ * seen no id holds (the HTML standard has it not send one; a proxy may pass it on empty anyway).
+ */
 function resumeFrom(lastEventId: string | undefined, after: number | undefined): number {
-  if (lastEventId === undefined) {
+  if (lastEventId === undefined || lastEventId === '') {
     return after ?? 0;
   }
   const seq = /^\d{1,16}$/.test(lastEventId) ? Number(lastEventId) : Number.NaN;
