@@ -273,6 +273,11 @@ describe('answers below the routes', () => {
       expect(response.body.errors).toEqual([{ field: 'cursor', issue: expect.any(String) }]);
     }
     await app.http().get(`/v1/stores/store-1/inventory/SKU-001/history?cursor=c1.${Buffer.from('-1').toString('base64url')}`).set('X-API-Key', 'demo').expect(400);
+    // Given twice (even the same cursor twice): one cursor, said so.
+    for (const path of ['/v1/stores/store-1/inventory', '/v1/stores/store-1/inventory/SKU-001/history']) {
+      const response = await app.http().get(`${path}?cursor=${cursor}&cursor=${cursor}`).set('X-API-Key', 'demo').expect(400);
+      expect(response.body.errors).toEqual([{ field: 'cursor', issue: 'must be given once, as a page returned it (nextCursor)' }]);
+    }
   });
 
   it('counts failed authentications of an IPv6 client by its /64 network', async () => {

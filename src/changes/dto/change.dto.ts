@@ -1,4 +1,5 @@
 import { ApiProperty } from '@nestjs/swagger';
+import { CURSOR_GIVEN_ONCE } from '../../common/http/cursor';
 import { IsOptional, IsString } from 'class-validator';
 import { IsIdentifier, isIdentifier } from '../../inventory/dto/constraints';
 import { QueryInteger, queryInteger } from '../../common/http/query-integer.decorator';
@@ -141,7 +142,7 @@ export class HistoryQueryDto {
 
   @ApiProperty({ required: false, description: 'The nextCursor of the previous page.' })
   @IsOptional()
-  @IsString()
+  @IsString({ message: CURSOR_GIVEN_ONCE })
   cursor?: string;
 }
 

@@ -2,6 +2,9 @@ import { ApiError } from '../errors/api-error';
 
 const PREFIX = 'c1.';
 
+/** The issue of a `cursor` that is not one text (given twice, or as `cursor[x]=`). */
+export const CURSOR_GIVEN_ONCE = 'must be given once, as a page returned it (nextCursor)';
+
 /**
  * Opaque pagination cursors: clients pass back what they were given and never build one. The
  * value inside is the sort key of the last item returned (keyset pagination).

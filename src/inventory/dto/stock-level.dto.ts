@@ -1,4 +1,5 @@
 import { ApiProperty } from '@nestjs/swagger';
+import { CURSOR_GIVEN_ONCE } from '../../common/http/cursor';
 import { IsOptional, IsString } from 'class-validator';
 import { QueryInteger, queryInteger } from '../../common/http/query-integer.decorator';
 import { acceptObject, acceptQuery, queryText } from '../../common/http/fast-accept';
@@ -133,7 +134,7 @@ export class StockLevelListQueryDto {
 
   @ApiProperty({ required: false, description: 'The nextCursor of the previous page.' })
   @IsOptional()
-  @IsString()
+  @IsString({ message: CURSOR_GIVEN_ONCE })
   cursor?: string;
 }
 
