@@ -81,6 +81,27 @@ class SlowResponse extends EventEmitter {
 
 const tick = () => new Promise((resolve) => setImmediate(resolve));
 
+/** A change of `storeId` committed at the epoch. */
+const change = (seq: number, storeId = 'store-1'): LedgerChange => ({
+  seq,
+  storeId,
+  productId: 'SKU-001',
+  kind: 'adjust',
+  delta: 1,
+  quantity: seq,
+  reserved: 0,
+  version: seq,
+  reason: null,
+  reference: null,
+  idempotencyKey: null,
+  requestId: null,
+  reservationId: null,
+  createdAt: new Date(0),
+});
+
+/** The seqs of the events in a chunk a stream wrote. */
+const seqsOf = (chunk: string | Buffer): number[] => [...chunk.toString().matchAll(/^id: (\d+)$/gm)].map((match) => Number(match[1]));
+
 /** A notifier whose tail starts at the end of the ledger: a subscriber from 0 is far behind it, and reads the ledger itself. */
 function notifierFarAhead(): ChangeNotifier {
   return {
@@ -179,23 +200,6 @@ describe('ChangesService.stream heartbeats', () => {
 });
 
 describe('ChangesService.stream linger', () => {
-  const change = (seq: number): LedgerChange => ({
-    seq,
-    storeId: 'store-1',
-    productId: 'SKU-001',
-    kind: 'adjust',
-    delta: 1,
-    quantity: seq,
-    reserved: 0,
-    version: seq,
-    reason: null,
-    reference: null,
-    idempotencyKey: null,
-    requestId: null,
-    reservationId: null,
-    createdAt: new Date(0),
-  });
-
   /** Streams a tail the test appends to, and records each write with the seqs it carried and when. */
   async function streamWith(lingerMs: number, script: (commit: (seq: number) => void, writes: Array<{ seqs: number[]; at: number }>) => Promise<void>) {
     const tail = new ChangeTail(100, 0);
@@ -219,7 +223,7 @@ describe('ChangesService.stream linger', () => {
     const response = new SlowResponse();
     const writes: Array<{ seqs: number[]; at: number }> = [];
     response.write = (chunk: string | Buffer) => {
-      const seqs = [...chunk.toString().matchAll(/^id: (\d+)$/gm)].map((match) => Number(match[1]));
+      const seqs = seqsOf(chunk);
       if (seqs.length > 0) {
         writes.push({ seqs, at: performance.now() });
       }
@@ -278,23 +282,6 @@ describe('ChangesService.stream linger', () => {
 });
 
 describe('ChangesService.stream pages shared within a scope', () => {
-  const change = (seq: number, storeId: string): LedgerChange => ({
-    seq,
-    storeId,
-    productId: 'SKU-001',
-    kind: 'adjust',
-    delta: 1,
-    quantity: seq,
-    reserved: 0,
-    version: seq,
-    reason: null,
-    reference: null,
-    idempotencyKey: null,
-    requestId: null,
-    reservationId: null,
-    createdAt: new Date(0),
-  });
-
   it("writes one page object to every stream of a store at the same position, and each scope's own changes", async () => {
     const tail = new ChangeTail(100, 0);
     // Seqs 1–6: odd ones store-1's, even ones store-2's.
@@ -324,7 +311,7 @@ describe('ChangesService.stream pages shared within a scope', () => {
         return true;
       };
       const streaming = service.stream(new Client('c', '*', false), storeId, after, response as unknown as Response);
-      return { pages, streaming, seqs: () => pages.flatMap((page) => [...page.toString().matchAll(/^id: (\d+)$/gm)].map((match) => Number(match[1]))) };
+      return { pages, streaming, seqs: () => pages.flatMap(seqsOf) };
     };
     const streams = [open('store-1', 0), open('store-1', 0), open('store-2', 0), open(undefined, 0), open(undefined, 0), open('store-1', 2)];
     const deadline = Date.now() + 10_000;
