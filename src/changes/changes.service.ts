@@ -1,5 +1,4 @@
 import { once } from 'node:events';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { Injectable } from '@nestjs/common';
 import type { Response } from 'express';
 import { InjectPinoLogger, PinoLogger } from 'nestjs-pino';
@@ -15,7 +14,7 @@ import { ChangeNotifier } from './change-notifier';
 import { ChangeResponseDto } from './dto/change.dto';
 import type { LedgerChange } from './ledger-change';
 import { ChangesRepository } from './persistence/changes.repository';
-import { scopeKey, untilNextBeat } from './stream-beats';
+import { scopeKey, StreamBeats } from './stream-beats';
 
 /** Changes read per round trip by a stream; also the most a slow reader can have pending. */
 const STREAM_PAGE = 500;
@@ -50,6 +49,7 @@ export class ChangesService {
   /** The last page of events built for each scope while the tail is at `pagesAt` (see pageOf). */
   private readonly pages = new Map<string, { readonly first: number; readonly count: number; readonly bytes: Buffer }>();
   private pagesAt = -1;
+  private readonly beats: StreamBeats;
 
   constructor(
     private readonly repository: ChangesRepository,
@@ -60,6 +60,7 @@ export class ChangesService {
     @InjectPinoLogger(ChangesService.name) private readonly logger: PinoLogger,
   ) {
     metrics.observeFeedSubscribers(() => this.open);
+    this.beats = new StreamBeats(config.streamLingerMs, notifier.shutdownSignal);
   }
 
   /**
@@ -141,7 +142,7 @@ export class ChangesService {
           // (stream-beats.ts). Each write costs a system call and a TCP segment per subscriber,
           // which with thousands of streams is most of what the feed costs; a quiet stream still
           // gets its next change at once.
-          await sleep(untilNextBeat(scope, this.config.streamLingerMs, Date.now()), undefined, { signal: stop }).catch(() => undefined);
+          await this.beats.next(scope, Date.now());
           continue;
         }
         if (Date.now() - wroteAt >= this.config.streamHeartbeatMs) {

@@ -1,4 +1,4 @@
-import { beatOffset, scopeKey, untilNextBeat } from './stream-beats';
+import { beatOffset, scopeKey, StreamBeats, untilNextBeat } from './stream-beats';
 
 describe('stream beats', () => {
   const stores = Array.from({ length: 200 }, (_, index) => `store-${String(index + 1).padStart(4, '0')}`);
@@ -38,5 +38,56 @@ describe('stream beats', () => {
     expect(scopeKey(['store-1'])).toBe('store-1');
     expect(scopeKey('*')).toBe('*');
     expect(scopeKey(['store-1', 'store-2'])).toBeUndefined();
+  });
+
+  describe('StreamBeats', () => {
+    beforeEach(() => jest.useFakeTimers({ now: 1_700_000_000_000 }));
+    afterEach(() => jest.useRealTimers());
+
+    /** Which of `waits` have resolved so far. */
+    const settled = async (waits: Array<Promise<void>>) => {
+      const done = waits.map(() => false);
+      waits.forEach((wait, index) => void wait.then(() => (done[index] = true)));
+      await Promise.resolve();
+      await Promise.resolve();
+      return done;
+    };
+
+    it('keeps one timer for the streams of a scope waiting for the same beat, and resolves them at it', async () => {
+      const beats = new StreamBeats(250, new AbortController().signal);
+      const now = Date.now();
+      const first = beats.next(['store-0042'], now);
+      const second = beats.next(['store-0042'], now + 3);
+      const everyStore = beats.next('*', now);
+      expect(second).toBe(first);
+      expect(jest.getTimerCount()).toBe(2);
+      jest.advanceTimersByTime(untilNextBeat(['store-0042'], 250, now) - 1);
+      expect((await settled([first]))[0]).toBe(false);
+      jest.advanceTimersByTime(1);
+      expect((await settled([first]))[0]).toBe(true);
+      jest.advanceTimersByTime(250);
+      expect((await settled([everyStore]))[0]).toBe(true);
+      expect(jest.getTimerCount()).toBe(0);
+    });
+
+    it('gives a scope of several stores a beat of its own, and a later beat a new wait', () => {
+      const beats = new StreamBeats(250, new AbortController().signal);
+      const now = Date.now();
+      expect(beats.next(['store-1', 'store-2'], now)).not.toBe(beats.next(['store-1', 'store-2'], now));
+      const first = beats.next(['store-0042'], now);
+      jest.advanceTimersByTime(untilNextBeat(['store-0042'], 250, now));
+      expect(beats.next(['store-0042'], Date.now())).not.toBe(first);
+    });
+
+    it('resolves every wait when stopped, and waits no more after', async () => {
+      const stop = new AbortController();
+      const beats = new StreamBeats(250, stop.signal);
+      const waits = [beats.next(['store-0001'], Date.now()), beats.next('*', Date.now()), beats.next(['store-1', 'store-2'], Date.now())];
+      expect(await settled(waits)).toEqual([false, false, false]);
+      stop.abort();
+      expect(await settled(waits)).toEqual([true, true, true]);
+      expect(jest.getTimerCount()).toBe(0);
+      expect((await settled([beats.next(['store-0001'], Date.now())]))[0]).toBe(true);
+    });
   });
 });
