@@ -6,6 +6,7 @@ import { PinoLogger } from 'nestjs-pino';
 import { createApp } from './app.factory';
 import { runPrimary } from './cluster/primary';
 import { isClusterMessage } from './cluster/cluster-messages';
+import { OpenConnections } from './common/lifecycle/open-connections';
 import { ShutdownState } from './common/lifecycle/shutdown-state';
 import { tracing } from './common/tracing/tracing';
 import { AppConfig, ConfigError, isClusterPrimary, loadConfig } from './config/app-config';
@@ -15,6 +16,7 @@ async function serve(config: AppConfig): Promise<void> {
   const app = await createApp(config);
   const logger = await app.resolve(PinoLogger);
   logger.setContext('Lifecycle');
+  const connections = new OpenConnections(app.getHttpServer());
   let stopping = false;
 
   const stop = async (reason: string, fromSignal: boolean): Promise<void> => {
@@ -35,6 +37,10 @@ async function serve(config: AppConfig): Promise<void> {
     app.get(ShutdownState).beginDraining();
     // New requests get 503 and readiness fails meanwhile; accepted updates go on being processed.
     await new Promise((resolve) => setTimeout(resolve, config.shutdownGraceMs));
+    const cut = connections.closeUnowed();
+    if (cut > 0) {
+      logger.info({ connections: cut }, 'closed connections with no whole request to answer');
+    }
     // Drains the queue, waits for in-flight requests, closes the listener, then the database.
     await app.close();
     // Spans are exported in batches: the last ones would be lost with the process.

@@ -1,3 +1,4 @@
+import { connect, type Socket } from 'node:net';
 import { createTestStore, type TestStore } from './helpers/dialect';
 import { insertLevels, levelsOf } from './helpers/direct-database';
 import { jsonLines, type ServiceProcess, spawnService, waitForLogLine } from './helpers/service-process';
@@ -216,3 +217,73 @@ describe('shutdown grace period', () => {
   }, LOADED_MACHINE_TIMEOUT_MS);
 });
 
+
+/**
+ * Connections that owe the service nothing: one that has sent nothing (a load balancer's or a
+ * browser's pre-opened connection), one that has sent half its headers, one that has sent its
+ * headers and part of its body. Each would hold the listener open until the shutdown deadline,
+ * and the exit would be a failure (1); they are cut when the grace period ends, while a request
+ * that arrived whole before the signal (a long poll) still gets its answer.
+ */
+describe('shutdown with connections that sent no whole request', () => {
+  let store: TestStore;
+  let service: ServiceProcess | undefined;
+
+  beforeAll(async () => {
+    store = await createTestStore();
+  });
+
+  afterAll(async () => {
+    await service?.stop('SIGKILL');
+    await store.dispose();
+  });
+
+  it('cuts them when the grace period ends, answers the whole request, and exits 0 long before the deadline', async () => {
+    const graceMs = 1000;
+    const deadlineMs = 30_000;
+    service = await spawnService({ ...store.env, LOG_LEVEL: 'info', SHUTDOWN_GRACE_MS: String(graceMs), SHUTDOWN_TIMEOUT_MS: String(deadlineMs) });
+    const running = service;
+    const { port } = running;
+    const closedAt = new Map<string, number>();
+    const open = async (name: string, sent: string) => {
+      const socket: Socket = connect(port, '127.0.0.1');
+      socket.on('error', () => undefined);
+      socket.on('close', () => closedAt.set(name, Date.now()));
+      await new Promise((resolve) => socket.once('connect', resolve));
+      socket.write(sent);
+      return socket;
+    };
+    await open('nothing sent', '');
+    await open('half the headers', 'GET /v1/stores/store-1/inventory HTTP/1.1\r\nHost: localhost\r\n');
+    await open(
+      'half the body',
+      'POST /v1/inventory/updates HTTP/1.1\r\nHost: localhost\r\nX-API-Key: demo\r\nContent-Type: application/json\r\nContent-Length: 200\r\n\r\n{"storeId":',
+    );
+    const { lastSeq } = (await (await fetch(`${running.url}/v1/changes`, { headers: { 'X-API-Key': 'demo' } })).json()) as { lastSeq: number };
+    const longPoll = fetch(`${running.url}/v1/changes?after=${lastSeq}&waitSeconds=30`, { headers: { 'X-API-Key': 'demo' } });
+    await waitFor('the long poll to wait', async () => {
+      const metrics = await (await fetch(`${running.url}/metrics`)).text();
+      return /^inventory_feed_subscribers 1$/m.test(metrics);
+    });
+
+    const logFrom = running.output.length;
+    const signalledAt = Date.now();
+    running.child.kill('SIGTERM');
+    const answer = await longPoll;
+    expect(answer.status).toBe(200);
+    const { code } = await running.exited;
+    const exitedAt = Date.now();
+
+    expect(code).toBe(0);
+    expect(exitedAt - signalledAt).toBeLessThan(deadlineMs / 2);
+    expect([...closedAt.keys()].sort()).toEqual(['half the body', 'half the headers', 'nothing sent']);
+    for (const at of closedAt.values()) {
+      expect(at - signalledAt).toBeGreaterThanOrEqual(graceMs);
+    }
+    const lines = jsonLines(running.output, logFrom);
+    // The three, and this test's own idle keep-alive connections (fetch keeps them for reuse).
+    const closed = lines.find((line) => line.msg === 'closed connections with no whole request to answer');
+    expect(closed?.connections).toBeGreaterThanOrEqual(3);
+    expect(lines.filter((line) => (line.level as number) >= 50)).toEqual([]);
+  }, LOADED_MACHINE_TIMEOUT_MS);
+});
