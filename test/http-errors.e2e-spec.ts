@@ -280,6 +280,27 @@ describe('answers below the routes', () => {
     }
   });
 
+  it('tells a query parameter given twice that it must be given once, not that its value is wrong', async () => {
+    const cases: Array<readonly [string, string]> = [
+      ['/v1/changes?limit=2&limit=3', 'limit'],
+      ['/v1/changes?after=0&after=1', 'after'],
+      ['/v1/changes?waitSeconds=1&waitSeconds=2', 'waitSeconds'],
+      ['/v1/changes?storeId=store-1&storeId=store-2', 'storeId'],
+      ['/v1/changes/stream?after=0&after=0', 'after'],
+      ['/v1/stores/store-1/inventory?limit=2&limit=2', 'limit'],
+      ['/v1/stores/store-1/inventory/SKU-001/history?limit=2&limit=3', 'limit'],
+    ];
+    for (const [path, field] of cases) {
+      const response = await app.http().get(path).set('X-API-Key', 'demo').expect(400);
+      expect({ path, code: response.body.code, errors: response.body.errors }).toEqual({ path, code: 'VALIDATION_FAILED', errors: [{ field, issue: 'must be given once' }] });
+    }
+    // An unknown parameter stays unknown, however often it is given; a wrong single value stays wrong.
+    const unknown = await app.http().get('/v1/changes?colour=1&colour=2').set('X-API-Key', 'demo').expect(400);
+    expect(unknown.body.errors).toEqual([{ field: 'colour', issue: 'unknown field' }]);
+    const wrong = await app.http().get('/v1/changes?limit=0').set('X-API-Key', 'demo').expect(400);
+    expect(wrong.body.errors).toEqual([{ field: 'limit', issue: expect.stringContaining('must be an integer') }]);
+  });
+
   it('counts failed authentications of an IPv6 client by its /64 network', async () => {
     const attempt = (address: string, key: string) => app.http().get('/v1/inventory/SKU-001').set('X-API-Key', key).set('X-Forwarded-For', address);
     await attempt('2001:db8:0:7::1', 'guess-1').expect(401);

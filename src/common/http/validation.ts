@@ -59,6 +59,24 @@ export function inheritedNameIssues(value: unknown, path = ''): FieldIssue[] {
   return issues;
 }
 
+/** What a query parameter given more than once (`?limit=1&limit=2`) is told. */
+export const GIVEN_ONCE = 'must be given once';
+
+/**
+ * A query parameter given more than once arrives as an array: its rules would
+ * answer that it is not an integer or not a string, which a client reads as a wrong value. It is
+ * told it must be given once instead (a message that already says so, the cursor's, is kept).
+ */
+function repeatedParameterIssues(error: unknown, query: unknown): unknown {
+  const issues = error instanceof ApiError ? error.options.errors : undefined;
+  if (issues === undefined || typeof query !== 'object' || query === null) {
+    return error;
+  }
+  const given = query as Record<string, unknown>;
+  const repeated = (issue: FieldIssue) => issue.issue !== OWN_WORDS.whitelistValidation && Object.hasOwn(given, issue.field) && typeof given[issue.field] !== 'string';
+  return ApiError.validation(issues.map((issue) => (repeated(issue) && !issue.issue.startsWith(GIVEN_ONCE) ? { ...issue, issue: GIVEN_ONCE } : issue)));
+}
+
 /** Nest's ValidationPipe, refusing inherited-member names that it would silently drop. */
 export class StrictValidationPipe extends ValidationPipe {
   override async transform(value: unknown, metadata: ArgumentMetadata): Promise<unknown> {
@@ -75,7 +93,12 @@ export class StrictValidationPipe extends ValidationPipe {
     // Looked for before Nest's pipe runs: it deletes `__proto__` and `constructor` keys in place.
     const issues = validated ? inheritedNameIssues(value) : [];
     // The DTO rules run first, so an unknown field is named itself rather than a name inside it.
-    const transformed: unknown = await super.transform(value, metadata);
+    let transformed: unknown;
+    try {
+      transformed = await super.transform(value, metadata);
+    } catch (error) {
+      throw metadata.type === 'query' ? repeatedParameterIssues(error, value) : error;
+    }
     if (issues.length > 0) {
       throw ApiError.validation(issues);
     }
