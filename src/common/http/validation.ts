@@ -60,7 +60,7 @@ export function inheritedNameIssues(value: unknown, path = ''): FieldIssue[] {
 }
 
 /** What a query parameter given more than once (`?limit=1&limit=2`) is told. */
-export const GIVEN_ONCE = 'must be given once';
+const GIVEN_ONCE = 'must be given once';
 
 /**
  * A query parameter given more than once arrives as an array: its rules would

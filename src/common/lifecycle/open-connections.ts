@@ -11,7 +11,7 @@ import type { Socket } from 'node:net';
  * whose request arrived whole keeps it until it is answered.
  */
 export class OpenConnections {
-  /** Each open connection, with the request it has sent whole and not yet been answered for. */
+  /** Each open connection, with the request it is being answered for, if any (whole once `complete`). */
   private readonly connections = new Map<Socket, IncomingMessage | undefined>();
   private closing = false;
 
