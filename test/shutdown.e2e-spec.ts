@@ -215,30 +215,15 @@ describe('shutdown grace period', () => {
     expect(Date.now() - signalledAt).toBeGreaterThanOrEqual(graceMs);
     expect(jsonLines(running.output).filter((line) => (line.level as number) >= 50)).toEqual([]);
   }, LOADED_MACHINE_TIMEOUT_MS);
-});
 
-
-/**
- * Connections that owe the service nothing: one that has sent nothing (a load balancer's or a
- * browser's pre-opened connection), one that has sent half its headers, one that has sent its
- * headers and part of its body. Each would hold the listener open until the shutdown deadline,
- * and the exit would be a failure (1); they are cut when the grace period ends, while a request
- * that arrived whole before the signal (a long poll) still gets its answer.
- */
-describe('shutdown with connections that sent no whole request', () => {
-  let store: TestStore;
-  let service: ServiceProcess | undefined;
-
-  beforeAll(async () => {
-    store = await createTestStore();
-  });
-
-  afterAll(async () => {
-    await service?.stop('SIGKILL');
-    await store.dispose();
-  });
-
-  it('cuts them when the grace period ends, answers the whole request, and exits 0 long before the deadline', async () => {
+  /**
+   * Connections that owe the service nothing: one that has sent nothing (a load balancer's or a
+   * browser's pre-opened connection), one that has sent half its headers, one that has sent its
+   * headers and part of its body. Each would hold the listener open until the shutdown deadline,
+   * and the exit would be a failure (1); they are cut when the grace period ends, while a request
+   * that arrived whole before the signal (a long poll) still gets its answer.
+   */
+  it('cuts connections that sent no whole request when the grace period ends, answers the whole request, and exits 0 long before the deadline', async () => {
     const graceMs = 1000;
     const deadlineMs = 30_000;
     service = await spawnService({ ...store.env, LOG_LEVEL: 'info', SHUTDOWN_GRACE_MS: String(graceMs), SHUTDOWN_TIMEOUT_MS: String(deadlineMs) });

@@ -30,22 +30,7 @@ class EndlessLedger extends ChangesRepository {
   }
   changesAfter(after: number, _scope: unknown, limit: number): Promise<ChangePage & { floor: number }> {
     this.reads += 1;
-    const changes = Array.from({ length: limit }, (_, index): LedgerChange => ({
-      seq: after + index + 1,
-      storeId: 'store-1',
-      productId: 'SKU-001',
-      kind: 'adjust',
-      delta: 1,
-      quantity: 1,
-      reserved: 0,
-      version: 1,
-      reason: null,
-      reference: null,
-      idempotencyKey: null,
-      requestId: null,
-      reservationId: null,
-      createdAt: new Date(0),
-    }));
+    const changes = Array.from({ length: limit }, (_, index) => change(after + index + 1));
     return Promise.resolve({ changes, head: Number.MAX_SAFE_INTEGER, floor: 0 });
   }
   historyPage(): Promise<RenderedPage<number> & { floor: number }> {
