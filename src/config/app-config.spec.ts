@@ -34,6 +34,7 @@ describe('loadConfig', () => {
       idempotencyCacheSize: 10_000,
       logLevel: 'info',
       bodyLimitBytes: 102_400,
+      requestTimeoutMs: 30_000,
       shutdownTimeoutMs: 25_000,
       shutdownGraceMs: 3000,
       rateLimitPerSecond: 500,

@@ -66,6 +66,12 @@ export abstract class AppConfig {
   abstract readonly idempotencyCacheSize: number;
   abstract readonly logLevel: LogLevel;
   abstract readonly bodyLimitBytes: number;
+  /**
+   * How long a client may take to send a whole request (headers and body) before it is answered
+   * 408 and its connection closed: a half-sent request otherwise holds its connection for Node's
+   * default five minutes.
+   */
+  abstract readonly requestTimeoutMs: number;
   /** How long a graceful shutdown may take before the process gives up and exits 1. */
   abstract readonly shutdownTimeoutMs: number;
   /**
@@ -174,6 +180,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
     idempotencyCacheSize: read.integer('IDEMPOTENCY_CACHE_SIZE', 10_000, 0, 10_000_000),
     logLevel: read.oneOf('LOG_LEVEL', LOG_LEVELS, 'info'),
     bodyLimitBytes: read.integer('BODY_LIMIT_BYTES', 100 * 1024, 1024, 10 * 1024 * 1024),
+    requestTimeoutMs: read.integer('REQUEST_TIMEOUT_MS', 30_000, 1000, 600_000),
     shutdownTimeoutMs: read.integer('SHUTDOWN_TIMEOUT_MS', 25_000, 100, 600_000),
     shutdownGraceMs: read.integer('SHUTDOWN_GRACE_MS', 3000, 0, 600_000),
     rateLimitPerSecond: read.integer('RATE_LIMIT_PER_SECOND', 500, 0, 1_000_000),
