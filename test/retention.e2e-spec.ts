@@ -271,6 +271,12 @@ describe(`ledger retention (LEDGER_RETENTION=${RETENTION})`, () => {
       const scoped = await app.http().get(`/v1/changes?storeId=store-1&after=${after}`).set('X-API-Key', 'demo');
       expect([scoped.status, scoped.body.prunedThroughSeq]).toEqual([410, floor]);
     }
+    // A subscriber that sends no position starts at 0: told that the start is gone, not of a 0 it never sent.
+    for (const path of ['/v1/changes', '/v1/changes/stream']) {
+      const response = await app.http().get(path).set('X-API-Key', 'demo');
+      expect([response.status, response.body.code]).toEqual([410, 'FEED_POSITION_EXPIRED']);
+      expect(response.body.detail).toMatch(/^the start of the feed \(position 0, where a subscriber with no `after` or Last-Event-ID begins\) is older than what the ledger keeps: changes through \d+ were pruned/);
+    }
     // The floor itself is a position the feed can follow from.
     expect((await app.http().get(`/v1/changes?after=${floor}`).set('X-API-Key', 'demo').expect(200)).body).toEqual({ changes: [], lastSeq: floor });
 

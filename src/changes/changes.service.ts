@@ -281,9 +281,11 @@ export class ChangesService {
 }
 
 function positionExpired(after: number, floor: number): ApiError {
+  // 0 is also the position of a subscriber that sent none: say so, rather than name a 0 it never sent.
+  const position = after === 0 ? 'the start of the feed (position 0, where a subscriber with no `after` or Last-Event-ID begins)' : `position ${after}`;
   return new ApiError(
     'FEED_POSITION_EXPIRED',
-    `position ${after} is older than what the ledger keeps: changes through ${floor} were pruned. ` +
+    `${position} is older than what the ledger keeps: changes through ${floor} were pruned. ` +
       'Take a fresh snapshot (GET /v1/stores/{storeId}/inventory) and follow the feed from the lastSeq of its first page',
     { extensions: { prunedThroughSeq: floor } },
   );
