@@ -77,6 +77,11 @@ describe('administration: PUT /v1/stores/:storeId/inventory/:productId', () => {
     expect(response.body.errors.map((error: { field: string }) => error.field)).toContain(field);
   });
 
+  it('says why If-Match: * is refused: a change names the version it is based on', async () => {
+    const response = await put('SKU-001', { quantity: 1 }, { 'If-Match': '*' }).expect(400);
+    expect(response.body.errors).toEqual([{ field: 'If-Match', issue: 'must name the version the change is based on, e.g. "12"; * (any version) is not accepted' }]);
+  });
+
   it('replays a retried PUT with the same Idempotency-Key, and refuses the key for another body', async () => {
     const first = await put('NEW-E', { quantity: 8 }, { 'Idempotency-Key': 'put-e-1' }).expect(201);
     const again = await put('NEW-E', { quantity: 8 }, { 'Idempotency-Key': 'put-e-1' }).expect(201).expect('Idempotent-Replayed', 'true');

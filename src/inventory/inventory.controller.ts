@@ -209,7 +209,10 @@ function setCommandOf(storeId: string, productId: string, body: StockLevelSetDto
   const issues: FieldIssue[] = [];
   const matched = ifMatch === undefined ? undefined : /^"(\d{1,16})"$/.exec(ifMatch.trim());
   const headerVersion = matched?.[1] === undefined ? undefined : Number(matched[1]);
-  if (ifMatch !== undefined && (headerVersion === undefined || !Number.isSafeInteger(headerVersion))) {
+  if (ifMatch?.trim() === '*') {
+    // RFC 9110's "any current version" would overwrite whatever changed since the client read the level.
+    issues.push({ field: 'If-Match', issue: 'must name the version the change is based on, e.g. "12"; * (any version) is not accepted' });
+  } else if (ifMatch !== undefined && (headerVersion === undefined || !Number.isSafeInteger(headerVersion))) {
     issues.push({ field: 'If-Match', issue: 'must be one strong ETag holding the level’s version, e.g. "12"' });
   }
   if (headerVersion !== undefined && body.version !== undefined && headerVersion !== body.version) {
