@@ -1,7 +1,7 @@
-import { DummyDriver, Kysely, PostgresAdapter, PostgresIntrospector, PostgresQueryCompiler } from 'kysely';
+import { DummyDriver, Kysely, PostgresAdapter, PostgresIntrospector, PostgresQueryCompiler, sql } from 'kysely';
 import type { DatabaseConnection } from './database-connection';
 import type { TranslatingPool } from './postgres-pool';
-import { PreparedQuery } from './prepared-query';
+import { PreparedQuery, RenderedPageQuery } from './prepared-query';
 import type { DatabaseSchema } from './schema';
 
 /** Kysely that compiles PostgreSQL and never connects. */
@@ -52,5 +52,20 @@ describe('PreparedQuery', () => {
     const { connection } = postgresConnection();
     expect(() => new PreparedQuery(connection, 'all', db.selectFrom('stock_levels').selectAll())).toThrow('must name its columns');
     expect(() => new PreparedQuery(connection, 'all', db.selectFrom('ledger').selectAll('ledger'))).toThrow('must name its columns');
+  });
+
+  it('reads a rendered page on PostgreSQL as one statement: the items in order, the values alongside from its first row', async () => {
+    const { connection, execute } = postgresConnection();
+    execute.mockResolvedValueOnce({ rows: [{ item: '{"seq":2}', floor: 1 }, { item: '{"seq":1}', floor: 1 }] }).mockResolvedValueOnce({ rows: [] });
+    const template = db
+      .selectFrom('ledger')
+      .select(sql<string>`'{}'`.as('item'))
+      .select(sql<number>`0`.as('floor'))
+      .where('store_id', '=', '');
+    const page = new RenderedPageQuery(connection, 'read-page', template);
+    expect(await page.read(['s1'])).toEqual({ items: ['{"seq":2}', '{"seq":1}'], alongside: { item: '{"seq":2}', floor: 1 } });
+    expect(await page.read(['s2'])).toEqual({ items: [], alongside: undefined });
+    expect(execute).toHaveBeenCalledWith({ name: 'read-page', text: expect.stringContaining('from "ledger"') }, ['s2']);
+    await expect(page.read([])).rejects.toThrow('takes 1 values, not 0');
   });
 });

@@ -27,9 +27,7 @@ export class PreparedQuery<R> {
   }
 
   async run(parameters: readonly unknown[]): Promise<R[]> {
-    if (parameters.length !== this.compiled.parameters.length) {
-      throw new Error(`prepared query ${this.name} takes ${this.compiled.parameters.length} values, not ${parameters.length}`);
-    }
+    this.assertValues(parameters);
     const { postgres } = this.connection;
     if (postgres !== undefined) {
       return (await postgres.execute<R>({ name: this.name, text: this.compiled.sql }, parameters)).rows;
@@ -37,5 +35,60 @@ export class PreparedQuery<R> {
     // SQLite through Kysely: its driver serialises statements on the one connection, so a read
     // never runs inside another request's open write transaction.
     return (await this.connection.db.executeQuery<R>({ ...this.compiled, parameters })).rows;
+  }
+
+  assertValues(parameters: readonly unknown[]): void {
+    if (parameters.length !== this.compiled.parameters.length) {
+      throw new Error(`prepared query ${this.name} takes ${this.compiled.parameters.length} values, not ${parameters.length}`);
+    }
+  }
+}
+
+/**
+ * A page of items the database writes as JSON (`renderedItem`, selected first), with values read
+ * alongside it in the same snapshot (`A`: history's floor), compiled once.
+ *
+ * On PostgreSQL the template runs as one named statement (PreparedQuery), its values alongside as
+ * columns of every row. On SQLite the items are read as one column of strings (no row object for
+ * each: that cost more than SQLite's read of the rows, about 150 against 90 µs for a page of 101
+ * levels and 220 against 150 for a page of history, in a tight loop), and the values alongside by
+ * a statement of their own, both in one read transaction. Either way under Kysely's connection
+ * lock, so a read never runs inside another request's open write transaction.
+ */
+export class RenderedPageQuery<A extends object = Record<never, never>> {
+  private readonly query: PreparedQuery<{ item: string } & A>;
+  /** SQLite: the items' texts; the values alongside them. */
+  private readonly items?: (parameters: readonly unknown[]) => unknown[];
+  private readonly alongside?: () => A;
+
+  constructor(
+    private readonly connection: DatabaseConnection,
+    name: string,
+    template: Compilable<{ item: string } & A>,
+    /** For SQLite: the values the template also reads, read on their own. */
+    alongside?: Compilable<A>,
+  ) {
+    this.query = new PreparedQuery(connection, name, template);
+    const { sqlite } = connection;
+    if (sqlite !== undefined) {
+      this.items = sqlite.column(template.compile().sql, 'item');
+      const text = alongside?.compile().sql;
+      this.alongside = text === undefined ? undefined : () => sqlite.prepare(text).all([])[0] as A;
+    }
+  }
+
+  /** The items' JSON texts in the template's order, and the values alongside (on PostgreSQL, none when there are no rows). */
+  async read(parameters: readonly unknown[]): Promise<{ items: string[]; alongside: A | undefined }> {
+    const { sqlite } = this.connection;
+    if (sqlite === undefined) {
+      const rows = await this.query.run(parameters);
+      return { items: rows.map((row) => row.item), alongside: rows[0] };
+    }
+    this.query.assertValues(parameters);
+    const items = () => this.items!(parameters) as string[];
+    const alongside = this.alongside;
+    return this.connection.db
+      .connection()
+      .execute(() => Promise.resolve(alongside === undefined ? { items: items(), alongside: undefined } : sqlite.inOneSnapshot(() => ({ items: items(), alongside: alongside() }))));
   }
 }

@@ -25,12 +25,6 @@ export type ColumnType = 'number' | 'token' | 'text';
 /** An item's field: its name in the API and the column it is read from, or `available` computed as max(0, a - b). */
 export type ItemField = readonly [name: string, column: string, type: ColumnType] | readonly [name: string, nonNegativeDifference: readonly [string, string]];
 
-/** A row of a rendered page: its key (for the next cursor) and its item as JSON text. */
-export interface RenderedRow<K> {
-  readonly key: K;
-  readonly item: string;
-}
-
 /** Up to `limit` items as one JSON array, and the key of the last one when more follow it. */
 export interface RenderedPage<K> {
   /** A JSON array. */
@@ -67,12 +61,16 @@ function postgresValue(field: ItemField): RawBuilder<string> {
   return field[2] === 'token' ? sql`coalesce('"' || ${column} || '"', 'null')` : sql`coalesce(to_json(${column})::text, 'null')`;
 }
 
-/** The page of rows read with `limit + 1`: the extra row only says that more follow. */
-export function renderedPage<K>(rows: ReadonlyArray<RenderedRow<K>>, limit: number): RenderedPage<K> {
-  const kept = rows.length > limit ? rows.slice(0, limit) : rows;
+/**
+ * The page of items read with `limit + 1`: the extra item only says that more follow. The next
+ * page starts after the last item's `keyField`, read from that one item rather than as a column
+ * of every row.
+ */
+export function renderedPage<K extends string | number>(items: readonly string[], limit: number, keyField: string): RenderedPage<K> {
+  const kept = items.length > limit ? items.slice(0, limit) : items;
   return {
-    items: `[${kept.map((row) => row.item).join(',')}]`,
+    items: `[${kept.join(',')}]`,
     count: kept.length,
-    nextAfter: rows.length > limit ? kept[kept.length - 1].key : undefined,
+    nextAfter: items.length > limit ? (JSON.parse(kept[kept.length - 1]) as Record<string, K>)[keyField] : undefined,
   };
 }

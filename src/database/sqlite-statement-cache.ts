@@ -35,6 +35,38 @@ export class StatementCachingDatabase implements SqliteDatabase {
   }
 
   /**
+   * A read that returns its first column, `name`, of each row as a plain array (better-sqlite3's
+   * pluck), prepared once: for a page of rendered items, one string per row, no row object.
+   */
+  column(sql: string, name: string): (parameters: readonly unknown[]) => unknown[] {
+    const statement = guard(() => this.native.prepare(sql));
+    if (statement.columns()[0]?.name !== name) {
+      throw new Error(`${sql} must select ${name} first`);
+    }
+    statement.pluck(true);
+    return (parameters) => guard(() => statement.all(parameters));
+  }
+
+  /**
+   * Runs reads in one snapshot: a transaction that only reads. Another process (a worker of
+   * WORKERS > 1) may commit between two statements run on their own.
+   */
+  inOneSnapshot<T>(work: () => T): T {
+    this.prepare('begin deferred').run([]);
+    let result: T;
+    try {
+      result = work();
+    } catch (error) {
+      if (this.native.inTransaction) {
+        this.prepare('rollback').run([]);
+      }
+      throw error;
+    }
+    this.prepare('commit').run([]);
+    return result;
+  }
+
+  /**
    * Starts a write transaction (`begin immediate`) if no other connection holds the write lock,
    * and says whether it did. Without SQLite's busy handler: that waits by sleeping the thread, and
    * with it the event loop, so a worker waiting for another's commit would serve nothing at all.

@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { type Selectable, sql } from 'kysely';
 import type { StoreScope } from '../../config/app-config';
 import { DatabaseConnection } from '../../database/database-connection';
-import { PreparedQuery } from '../../database/prepared-query';
+import { PreparedQuery, RenderedPageQuery } from '../../database/prepared-query';
 import { type ItemField, type RenderedPage, renderedItem, renderedPage } from '../../database/rendered-json';
 import type { LedgerTable } from '../../database/schema';
 import type { LedgerChange } from '../ledger-change';
@@ -72,13 +72,14 @@ export class KyselyChangesRepository extends ChangesRepository {
 
   constructor(private readonly connection: DatabaseConnection) {
     super();
-    // The floor in the same statement: one round trip, and one snapshot for the rows and the floor.
+    // The floor in the same snapshot as the rows: on PostgreSQL a column of the page's statement
+    // (one round trip), on SQLite a statement of its own in the same read transaction.
+    const floor = connection.db.selectFrom('ledger_floor').select('pruned_through as floor').where('id', '=', sql.lit(1));
     const page = (before: boolean) => {
       let query = connection.db
         .selectFrom('ledger')
-        .select('seq as key')
         .select(renderedItem(connection.dialect, CHANGE_ITEM))
-        .select((eb) => eb.selectFrom('ledger_floor').select('pruned_through').where('id', '=', sql.lit(1)).as('floor'))
+        .$if(connection.dialect === 'postgres', (query) => query.select(floor.as('floor')))
         .where('store_id', '=', '')
         .where('product_id', '=', '');
       if (before) {
@@ -89,8 +90,8 @@ export class KyselyChangesRepository extends ChangesRepository {
     this.reads = {
       head: new PreparedQuery(connection, 'read-ledger-head', connection.db.selectFrom('ledger_head').select('last_seq').where('id', '=', sql.lit(1))),
       floor: new PreparedQuery(connection, 'read-ledger-floor', connection.db.selectFrom('ledger_floor').select('pruned_through').where('id', '=', sql.lit(1))),
-      firstHistoryPage: new PreparedQuery(connection, 'read-history-page-first', page(false)),
-      historyPage: new PreparedQuery(connection, 'read-history-page', page(true)),
+      firstHistoryPage: new RenderedPageQuery(connection, 'read-history-page-first', page(false), floor),
+      historyPage: new RenderedPageQuery(connection, 'read-history-page', page(true), floor),
       // Each newly committed range, read once for every subscriber of this instance.
       range: new PreparedQuery(connection, 'read-ledger-range', connection.db.selectFrom('ledger').select(LEDGER_COLUMNS).where('seq', '>', 0).where('seq', '<=', 0).orderBy('seq').limit(1)),
     };
@@ -129,12 +130,12 @@ export class KyselyChangesRepository extends ChangesRepository {
   }
 
   async historyPage(storeId: string, productId: string, before: number | undefined, limit: number): Promise<RenderedPage<number> & { floor: number }> {
-    const rows =
+    const { items, alongside } =
       before === undefined
-        ? await this.reads.firstHistoryPage.run([storeId, productId, limit + 1])
-        : await this.reads.historyPage.run([storeId, productId, before, limit + 1]);
-    const floor = rows.length === 0 ? await this.floor() : Number(rows[0].floor);
-    return { ...renderedPage(rows.map((row) => ({ key: Number(row.key), item: row.item })), limit), floor };
+        ? await this.reads.firstHistoryPage.read([storeId, productId, limit + 1])
+        : await this.reads.historyPage.read([storeId, productId, before, limit + 1]);
+    const floor = alongside === undefined ? await this.floor() : Number(alongside.floor);
+    return { ...renderedPage<number>(items, limit, 'seq'), floor };
   }
 
   async pruneBatch(cutoff: Date, batch: number): Promise<{ pruned: number; floor: number }> {

@@ -1,7 +1,7 @@
 import { type Kysely, type Selectable } from 'kysely';
 import type { StoreScope } from '../../config/app-config';
 import type { DatabaseConnection } from '../../database/database-connection';
-import { PreparedQuery } from '../../database/prepared-query';
+import { PreparedQuery, RenderedPageQuery } from '../../database/prepared-query';
 import { type ItemField, type RenderedPage, renderedItem, renderedPage } from '../../database/rendered-json';
 import type { DatabaseSchema, IdempotencyRecordsTable, StockLevelsTable } from '../../database/schema';
 import type { StockLevel } from '../domain/stock-level';
@@ -57,16 +57,15 @@ export abstract class KyselyInventoryRepository extends InventoryRepository {
   constructor(protected readonly connection: DatabaseConnection) {
     super();
     this.db = connection.db;
-    const page = () =>
-      this.db.selectFrom('stock_levels').select('product_id as key').select(renderedItem(connection.dialect, LEVEL_ITEM)).where('store_id', '=', '').orderBy('product_id').limit(1);
+    const page = () => this.db.selectFrom('stock_levels').select(renderedItem(connection.dialect, LEVEL_ITEM)).where('store_id', '=', '').orderBy('product_id').limit(1);
     this.reads = {
       level: new PreparedQuery(
         connection,
         'read-level',
         this.db.selectFrom('stock_levels').select(['store_id', 'product_id', 'quantity', 'reserved', 'version', 'last_updated']).where('store_id', '=', '').where('product_id', '=', ''),
       ),
-      firstLevelPage: new PreparedQuery(connection, 'read-level-page-first', page()),
-      levelPage: new PreparedQuery(connection, 'read-level-page', page().where('product_id', '>', '')),
+      firstLevelPage: new RenderedPageQuery(connection, 'read-level-page-first', page()),
+      levelPage: new RenderedPageQuery(connection, 'read-level-page', page().where('product_id', '>', '')),
     };
   }
 
@@ -76,11 +75,11 @@ export abstract class KyselyInventoryRepository extends InventoryRepository {
   }
 
   async levelPage(storeId: string, afterProductId: string | undefined, limit: number): Promise<RenderedPage<string>> {
-    const rows =
+    const { items } =
       afterProductId === undefined
-        ? await this.reads.firstLevelPage.run([storeId, limit + 1])
-        : await this.reads.levelPage.run([storeId, afterProductId, limit + 1]);
-    return renderedPage(rows, limit);
+        ? await this.reads.firstLevelPage.read([storeId, limit + 1])
+        : await this.reads.levelPage.read([storeId, afterProductId, limit + 1]);
+    return renderedPage(items, limit, 'productId');
   }
 
   async findLevelsOfProduct(productId: string, scope: StoreScope): Promise<StockLevel[]> {
