@@ -24,6 +24,31 @@ export class DatabaseConnection {
   ) {}
 
   /**
+   * Runs `work` in a write transaction. On SQLite the write lock is taken up front and, while
+   * another process holds it, waited for with timers (beginImmediateWhenFree): SQLite's own busy
+   * handler would put the whole event loop to sleep for up to its timeout.
+   */
+  writeTransaction<T>(work: (db: Kysely<DatabaseSchema>) => Promise<T>): Promise<T> {
+    const { sqlite } = this;
+    if (sqlite === undefined) {
+      return this.db.transaction().execute(work);
+    }
+    return this.db.connection().execute(async (db) => {
+      await sqlite.beginImmediateWhenFree();
+      try {
+        const result = await work(db);
+        sqlite.prepare('commit').run([]);
+        return result;
+      } catch (error) {
+        if (sqlite.native.inTransaction) {
+          sqlite.prepare('rollback').run([]);
+        }
+        throw error;
+      }
+    });
+  }
+
+  /**
    * How commits reach the disk, read from the live connection rather than from the configuration:
    * SQLite's journal mode and synchronous level, PostgreSQL's synchronous_commit.
    */

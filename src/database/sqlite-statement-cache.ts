@@ -1,8 +1,11 @@
 import type BetterSqlite3 from 'better-sqlite3';
 import type { SqliteDatabase, SqliteStatement } from 'kysely';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { DatabaseUnavailableError, isSqliteUnavailable, translated } from './database-errors';
 
 const MAX_CACHED_STATEMENTS = 256;
+/** The longest pause between two tries for the write lock: a commit elsewhere takes milliseconds. */
+const MAX_LOCK_PAUSE_MS = 8;
 /**
  * How long a statement waits for a lock another connection holds (a second worker's group
  * transaction, a migration run, a backup) before it fails and the request gets 503.
@@ -84,6 +87,21 @@ export class StatementCachingDatabase implements SqliteDatabase {
       throw error;
     } finally {
       this.native.pragma(`busy_timeout = ${SQLITE_BUSY_TIMEOUT_MS}`);
+    }
+  }
+
+  /**
+   * Takes the write lock, waiting for another process that holds it (the other workers of
+   * WORKERS > 1, a migration, a backup) with timers rather than SQLite's busy handler, so the event
+   * loop goes on serving meanwhile; DatabaseUnavailableError (503) beyond SQLITE_BUSY_TIMEOUT_MS.
+   */
+  async beginImmediateWhenFree(): Promise<void> {
+    const deadline = Date.now() + SQLITE_BUSY_TIMEOUT_MS;
+    for (let pauseMs = 1; !this.tryBeginImmediate(); pauseMs = Math.min(pauseMs * 2, MAX_LOCK_PAUSE_MS)) {
+      if (Date.now() >= deadline) {
+        throw new DatabaseUnavailableError(new Error(`the SQLite write lock was held elsewhere for more than ${SQLITE_BUSY_TIMEOUT_MS} ms`));
+      }
+      await sleep(pauseMs);
     }
   }
 

@@ -105,3 +105,28 @@ describe('a single process waiting for a SQLite write lock held elsewhere', () =
     expect((await levelsOf(fixture.store, STORE)).get('W-1')).toEqual({ quantity: 11, version: 1 });
   }, LOADED_MACHINE_TIMEOUT_MS);
 });
+
+describe('ledger pruning while a SQLite write lock is held elsewhere', () => {
+  // Pruning every 200 ms: each pass takes the write lock for its batch, with nothing to prune or not.
+  const { fixture } = useLockedService({ LEDGER_RETENTION: '1h', LEDGER_PRUNE_INTERVAL_MS: '200' }, 'P-1');
+
+  it('goes on answering requests: the pruner waits for the lock without holding up the event loop', async () => {
+    const slowest = { ms: 0 };
+    fixture.holder.exec('begin immediate');
+    try {
+      // Two seconds of probes cover several pruning passes, each of which finds the lock taken.
+      const until = Date.now() + 2000;
+      while (Date.now() < until) {
+        const sentAt = Date.now();
+        const response = await fetch(`${fixture.service.url}/health/live`, { signal: AbortSignal.timeout(4000) }).catch(() => undefined);
+        expect(response?.status).toBe(200);
+        slowest.ms = Math.max(slowest.ms, Date.now() - sentAt);
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+    } finally {
+      fixture.holder.exec('commit');
+    }
+    // A process asleep in SQLite's busy handler answers only once the lock is released (5 s bound).
+    expect(slowest.ms).toBeLessThan(1000);
+  }, LOADED_MACHINE_TIMEOUT_MS);
+});

@@ -139,7 +139,7 @@ export class KyselyChangesRepository extends ChangesRepository {
   }
 
   async pruneBatch(cutoff: Date, batch: number): Promise<{ pruned: number; floor: number }> {
-    return this.connection.db.transaction().execute(async (transaction) => {
+    return this.connection.writeTransaction(async (transaction) => {
       const { pruned_through: floor } = await transaction.selectFrom('ledger_floor').select('pruned_through').where('id', '=', 1).executeTakeFirstOrThrow();
       const candidates = await transaction
         .selectFrom('ledger')

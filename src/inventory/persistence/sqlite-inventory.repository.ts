@@ -1,9 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import type { SqliteStatement } from 'kysely';
 import type { DatabaseConnection } from '../../database/database-connection';
-import { setTimeout as sleep } from 'node:timers/promises';
-import { DatabaseUnavailableError } from '../../database/database-errors';
-import { SQLITE_BUSY_TIMEOUT_MS, type StatementCachingDatabase } from '../../database/sqlite-statement-cache';
+import type { StatementCachingDatabase } from '../../database/sqlite-statement-cache';
 import type { StockLevel } from '../domain/stock-level';
 import type { Selectable } from 'kysely';
 import type { StockLevelsTable } from '../../database/schema';
@@ -25,13 +23,8 @@ import { type IdempotencyRecordRow, KyselyInventoryRepository, toIdempotencyReco
 
 type LevelRow = Selectable<StockLevelsTable>;
 
-/** The longest pause between two tries for the write lock: a commit elsewhere takes milliseconds. */
-const MAX_LOCK_PAUSE_MS = 8;
-
 /** The statements of the write transaction, prepared once. */
 class Statements {
-  readonly commit: SqliteStatement;
-  readonly rollback: SqliteStatement;
   readonly findLevel: SqliteStatement;
   readonly claim: SqliteStatement;
   readonly findRecord: SqliteStatement;
@@ -50,8 +43,6 @@ class Statements {
   readonly updateHold: SqliteStatement;
 
   constructor(sqlite: StatementCachingDatabase) {
-    this.commit = sqlite.prepare('commit');
-    this.rollback = sqlite.prepare('rollback');
     this.findLevel = sqlite.prepare('select * from stock_levels where store_id = ? and product_id = ?');
     // An expired record may be taken over before the sweeper deletes it.
     this.claim = sqlite.prepare(
@@ -106,14 +97,12 @@ class Statements {
 @Injectable()
 export class SqliteInventoryRepository extends KyselyInventoryRepository {
   private readonly statements: Statements;
-  private readonly sqlite: StatementCachingDatabase;
 
   constructor(connection: DatabaseConnection) {
     super(connection);
     if (connection.sqlite === undefined) {
       throw new Error('SqliteInventoryRepository needs a SQLite connection');
     }
-    this.sqlite = connection.sqlite;
     this.statements = new Statements(connection.sqlite);
   }
 
@@ -125,33 +114,7 @@ export class SqliteInventoryRepository extends KyselyInventoryRepository {
   }
 
   override write<T>(work: (transaction: InventoryWriteTransaction) => Promise<T>): Promise<T> {
-    const { statements } = this;
-    return this.connection.db.connection().execute(async () => {
-      await beginWhenFree(this.sqlite);
-      try {
-        const result = await work(new SqliteWriteTransaction(statements));
-        statements.commit.run([]);
-        return result;
-      } catch (error) {
-        statements.rollback.run([]);
-        throw error;
-      }
-    });
-  }
-}
-
-/**
- * Takes the write lock, waiting for another process that holds it (the other workers of
- * WORKERS > 1, a migration, a backup) with timers rather than SQLite's busy handler, so the event
- * loop goes on reading requests into the next group meanwhile; 503 beyond the same bound.
- */
-async function beginWhenFree(sqlite: StatementCachingDatabase): Promise<void> {
-  const deadline = Date.now() + SQLITE_BUSY_TIMEOUT_MS;
-  for (let pauseMs = 1; !sqlite.tryBeginImmediate(); pauseMs = Math.min(pauseMs * 2, MAX_LOCK_PAUSE_MS)) {
-    if (Date.now() >= deadline) {
-      throw new DatabaseUnavailableError(new Error(`the SQLite write lock was held elsewhere for more than ${SQLITE_BUSY_TIMEOUT_MS} ms`));
-    }
-    await sleep(pauseMs);
+    return this.connection.writeTransaction(() => work(new SqliteWriteTransaction(this.statements)));
   }
 }
 
