@@ -342,6 +342,25 @@ describe('a request not sent whole in time', () => {
     expect(await allLevels(app)).toEqual(before);
   });
 
+  it('refuses a body whose declared length is over the limit at once with 413, before it arrives or times out', async () => {
+    const before = await allLevels(app);
+    // Ten bytes of a declared ten million: the rest never comes.
+    const head = `POST ${UPDATES_PATH} HTTP/1.1\r\nHost: x\r\nX-API-Key: demo\r\nContent-Type: application/json\r\nContent-Length: 10000000\r\n\r\n`;
+    const answer = problemOfRaw(await rawExchange(app.url, `${head}{"storeId"`, (text) => text.includes('}')));
+    expect(answer.status).toBe(413);
+    expect(answer.headers).toContain('connection: close');
+    expect(answer.body).toMatchObject({ status: 413, code: 'PAYLOAD_TOO_LARGE' });
+    expect(await allLevels(app)).toEqual(before);
+  });
+
+  it('answers a request once: a 401 sent before its body arrived is not followed by a 408 when the body never does', async () => {
+    const bytes = `POST ${UPDATES_PATH} HTTP/1.1\r\nHost: x\r\nX-API-Key: wrong\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"a":`;
+    // Until the server closes the connection, which it does once the request has timed out.
+    const text = await rawExchange(app.url, bytes);
+    expect(text).toMatch(/^HTTP\/1\.1 401 /);
+    expect(text.match(/HTTP\/1\.1 \d{3} /g)).toEqual(['HTTP/1.1 401 ']);
+  });
+
   it('times only the request: a long poll and a stream outlast it', async () => {
     const { lastSeq } = (await app.http().get('/v1/changes').set('X-API-Key', 'demo').expect(200)).body as { lastSeq: number };
     const started = Date.now();

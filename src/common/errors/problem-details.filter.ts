@@ -78,6 +78,13 @@ export class ProblemDetailsFilter implements ExceptionFilter {
     for (const [name, value] of Object.entries(headers)) {
       response.setHeader(name, value);
     }
+    if (!request.complete) {
+      // Refused before its body had all arrived (a 401, a 413 by Content-Length): the rest is not
+      // read, and the connection ends with this answer. Read and discarded, a large body would hold
+      // the connection at the client's pace, and one that never ends would be answered again, 408,
+      // when the request times out.
+      response.setHeader('Connection', 'close');
+    }
     response.status(problem.status).type(PROBLEM_CONTENT_TYPE).send(JSON.stringify(problem));
   }
 

@@ -106,8 +106,10 @@ type RequestWithText = Request & { jsonText?: string };
 @Injectable()
 export class JsonBodyGuard implements CanActivate {
   private readonly parseJson: RequestHandler;
+  private readonly limit: number;
 
   constructor(config: AppConfig) {
+    this.limit = config.bodyLimitBytes;
     this.parseJson = json({
       limit: config.bodyLimitBytes,
       strict: true,
@@ -128,6 +130,12 @@ export class JsonBodyGuard implements CanActivate {
     const problem = mediaTypeProblem(request.headers['content-type']);
     if (problem !== undefined) {
       throw new ApiError('UNSUPPORTED_MEDIA_TYPE', problem);
+    }
+    const encoding = request.headers['content-encoding'];
+    if ((encoding === undefined || encoding === 'identity') && Number(request.headers['content-length']) > this.limit) {
+      // Refused before a byte of it is read: body-parser would first read all of it, at the
+      // client's pace (the answer then closes the connection, as every refusal of an unread body).
+      throw new ApiError('PAYLOAD_TOO_LARGE', 'the request body exceeds the size limit');
     }
     await new Promise<void>((resolve, reject) => {
       // body-parser reports failures as Errors carrying `type` and `status`.

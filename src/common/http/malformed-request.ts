@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { STATUS_CODES } from 'node:http';
+import { type ServerResponse, STATUS_CODES } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 import type { Metrics } from '../../metrics/metrics';
@@ -29,7 +29,9 @@ function problemFor(error: NodeJS.ErrnoException): { code: ErrorCode; detail: st
  */
 export function answerMalformedRequests(logger: Logger, metrics: Metrics) {
   return (error: NodeJS.ErrnoException, socket: Duplex): void => {
-    if (error.code === 'ECONNRESET' || !socket.writable) {
+    // A request already being answered gets no second answer: a client would take it for its
+    // next request's.
+    if (error.code === 'ECONNRESET' || !socket.writable || answering(socket)) {
       socket.destroy();
       return;
     }
@@ -41,7 +43,16 @@ export function answerMalformedRequests(logger: Logger, metrics: Metrics) {
     logger.warn({ reqId: requestId, code, parserError: error.code }, detail);
     socket.end(
       `HTTP/1.1 ${problem.status} ${STATUS_CODES[problem.status]}\r\n` +
-        `Content-Type: ${PROBLEM_CONTENT_TYPE}\r\nContent-Length: ${Buffer.byteLength(body)}\r\n${REQUEST_ID_HEADER}: ${requestId}\r\n${FIXED_HEADERS}Connection: close\r\n\r\n${body}`,
+        `Content-Type: ${PROBLEM_CONTENT_TYPE}; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nDate: ${new Date().toUTCString()}\r\n` +
+        `${REQUEST_ID_HEADER}: ${requestId}\r\n${FIXED_HEADERS}Connection: close\r\n\r\n${body}`,
     );
   };
+}
+
+/**
+ * Whether the socket's current request has begun to be answered: Node keeps the response in
+ * flight on the socket (the check its own default clientError handler makes).
+ */
+function answering(socket: Duplex): boolean {
+  return (socket as Duplex & { _httpMessage?: ServerResponse | null })._httpMessage?.headersSent === true;
 }
