@@ -70,6 +70,7 @@ describe('administration: PUT /v1/stores/:storeId/inventory/:productId', () => {
     [{ quantity: 1, reference: '' }, {}, 'reference'],
     [{ quantity: 1 }, { 'If-Match': 'W/"1"' }, 'If-Match'],
     [{ quantity: 1 }, { 'If-Match': '*' }, 'If-Match'],
+    [{ quantity: 1 }, { 'If-Match': '"012"' }, 'If-Match'],
     [{ quantity: 1, version: 2 }, { 'If-Match': '"1"' }, 'If-Match'],
     [{ quantity: 1 }, { 'Idempotency-Key': 'x'.repeat(300) }, 'Idempotency-Key'],
   ])('refuses %j with headers %j, naming %s', async (body, headers, field) => {

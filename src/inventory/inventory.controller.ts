@@ -207,7 +207,8 @@ export class InventoryController {
 /** The set command of a PUT: the expected version from the body or If-Match (equal if both). */
 function setCommandOf(storeId: string, productId: string, body: StockLevelSetDto, ifMatch: string | undefined, idempotencyKey: HeaderKey): SetLevelCommand {
   const issues: FieldIssue[] = [];
-  const matched = ifMatch === undefined ? undefined : /^"(\d{1,16})"$/.exec(ifMatch.trim());
+  // The ETag is exactly the version's digits: "08" is another tag than "8" (strong comparison).
+  const matched = ifMatch === undefined ? undefined : /^"(0|[1-9]\d{0,15})"$/.exec(ifMatch.trim());
   const headerVersion = matched?.[1] === undefined ? undefined : Number(matched[1]);
   if (ifMatch?.trim() === '*') {
     // RFC 9110's "any current version" would overwrite whatever changed since the client read the level.
