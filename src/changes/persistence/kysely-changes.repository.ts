@@ -89,7 +89,7 @@ export class KyselyChangesRepository extends ChangesRepository {
     };
     this.reads = {
       head: new PreparedQuery(connection, 'read-ledger-head', connection.db.selectFrom('ledger_head').select('last_seq').where('id', '=', sql.lit(1))),
-      floor: new PreparedQuery(connection, 'read-ledger-floor', connection.db.selectFrom('ledger_floor').select('pruned_through').where('id', '=', sql.lit(1))),
+      floor: new PreparedQuery(connection, 'read-ledger-floor', floor),
       firstHistoryPage: new RenderedPageQuery(connection, 'read-history-page-first', page(false), floor),
       historyPage: new RenderedPageQuery(connection, 'read-history-page', page(true), floor),
       // Each newly committed range, read once for every subscriber of this instance.
@@ -104,7 +104,7 @@ export class KyselyChangesRepository extends ChangesRepository {
 
   async floor(): Promise<number> {
     const [row] = await this.reads.floor.run([]);
-    return row.pruned_through;
+    return row.floor;
   }
 
   async changesAfter(after: number, scope: StoreScope, limit: number): Promise<ChangePage & { readonly floor: number }> {
