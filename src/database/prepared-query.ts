@@ -85,10 +85,7 @@ export class RenderedPageQuery<A extends object = Record<never, never>> {
       return { items: rows.map((row) => row.item), alongside: rows[0] };
     }
     this.query.assertValues(parameters);
-    const items = () => this.items!(parameters) as string[];
-    const alongside = this.alongside;
-    return this.connection.db
-      .connection()
-      .execute(() => Promise.resolve(alongside === undefined ? { items: items(), alongside: undefined } : sqlite.inOneSnapshot(() => ({ items: items(), alongside: alongside() }))));
+    const read = () => ({ items: this.items!(parameters) as string[], alongside: this.alongside?.() });
+    return this.connection.db.connection().execute(() => Promise.resolve(this.alongside === undefined ? read() : sqlite.inOneSnapshot(read)));
   }
 }
