@@ -82,6 +82,10 @@ function medianOf(runs: readonly Measurement[]): Measurement {
     p99: pick('p99'),
     max: pick('max'),
     latency: { p50: latency('p50'), p99: latency('p99') },
+    cpuPerRequest: {
+      ...(runs.every((run) => run.cpuPerRequest.service !== undefined) ? { service: median(runs.map((run) => run.cpuPerRequest.service!)) } : {}),
+      client: median(runs.map((run) => run.cpuPerRequest.client)),
+    },
     statuses,
     errors: pick('errors'),
     timeouts: pick('timeouts'),
@@ -486,15 +490,16 @@ function table(rows: readonly Row[], storage: Record<string, Record<string, numb
       '',
       'Chain reads against get-level (a random level) on the same chain service, interleaved; latencies timed by the harness, ms:',
       '',
-      '| Database | Scenario | Conn. | Page req/s | get-level req/s | Page p50 / p99 | get-level p50 / p99 | p50 ratio | p99 ratio |',
-      '|---|---|---:|---:|---:|---:|---:|---:|---:|',
+      '| Database | Scenario | Conn. | Page req/s | get-level req/s | Page p50 / p99 | get-level p50 / p99 | p50 ratio | p99 ratio | Service CPU µs per request, page / get-level | Harness CPU µs per request, page / get-level |',
+      '|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
     );
     for (const row of pageRows) {
       const reference = row.reference!;
       lines.push(
         `| ${row.dialect} | ${row.scenario} | ${row.connections} | ${format(row.service.requestsPerSecond)} | ${format(reference.requestsPerSecond)} | ` +
           `${format(row.service.latency.p50, 2)} / ${format(row.service.latency.p99, 2)} | ${format(reference.latency.p50, 2)} / ${format(reference.latency.p99, 2)} | ` +
-          `${format(row.service.latency.p50 / reference.latency.p50, 2)} | ${format(row.service.latency.p99 / reference.latency.p99, 2)} |`,
+          `${format(row.service.latency.p50 / reference.latency.p50, 2)} | ${format(row.service.latency.p99 / reference.latency.p99, 2)} | ` +
+          `${format(row.service.cpuPerRequest.service ?? Number.NaN)} / ${format(reference.cpuPerRequest.service ?? Number.NaN)} | ${format(row.service.cpuPerRequest.client)} / ${format(reference.cpuPerRequest.client)} |`,
       );
     }
   }

@@ -21,6 +21,11 @@ export interface Measurement {
    * answer, sub-millisecond; autocannon's histogram counts whole milliseconds), ms.
    */
   readonly latency: { readonly p50: number; readonly p99: number };
+  /**
+   * CPU time per answered request, µs: the service's (from its /metrics; absent for a baseline,
+   * which has none) and the harness's own (autocannon parsing and timing the answers).
+   */
+  readonly cpuPerRequest: { readonly service?: number; readonly client: number };
   /** Answers by status, plus connection errors and timeouts. */
   readonly statuses: Record<string, number>;
   readonly errors: number;
@@ -575,6 +580,8 @@ export async function measure(url: string, load: Load, connections: number, seco
   const inFlight = new WeakMap<object, (status: number, body: string) => number>();
   const sentAt = new WeakMap<object, bigint>();
   const latencies: number[] = [];
+  const serviceCpuBefore = await serviceCpuSeconds(url);
+  const clientCpuBefore = process.cpuUsage();
   // autocannon writes Content-Length into the headers it is given: each request gets its own copy,
   // or a POST's length would stick to the GETs of a later run (which then wait for a body forever).
   const result = await autocannon({
@@ -606,6 +613,13 @@ export async function measure(url: string, load: Load, connections: number, seco
       },
     ],
   });
+  const clientCpu = process.cpuUsage(clientCpuBefore);
+  const serviceCpuAfter = await serviceCpuSeconds(url);
+  const answered = Math.max(result.requests.total, 1);
+  const cpuPerRequest = {
+    ...(serviceCpuBefore === undefined || serviceCpuAfter === undefined ? {} : { service: ((serviceCpuAfter - serviceCpuBefore) * 1e6) / answered }),
+    client: (clientCpu.user + clientCpu.system) / answered,
+  };
   // Let the target finish what the run left in flight (a queue of batches takes a while), so the
   // next run starts on an idle target that the load knows the versions of.
   await new Promise((resolve) => setTimeout(resolve, SETTLE_MS));
@@ -621,10 +635,21 @@ export async function measure(url: string, load: Load, connections: number, seco
     p99: result.latency.p99,
     max: result.latency.max,
     latency: { p50: percentile(latencies, 0.5), p99: percentile(latencies, 0.99) },
+    cpuPerRequest,
     statuses,
     errors: result.errors,
     timeouts: result.timeouts,
   };
+}
+
+/** The CPU seconds a target's process has used, from its /metrics; undefined for a target without them. */
+async function serviceCpuSeconds(url: string): Promise<number | undefined> {
+  const response = await fetch(`${url}/metrics`).catch(() => undefined);
+  if (response === undefined || !response.ok) {
+    return undefined;
+  }
+  const value = /^process_cpu_seconds_total (\S+)$/m.exec(await response.text())?.[1];
+  return value === undefined ? undefined : Number(value);
 }
 
 /** The value below which `share` of the values lie (nearest rank); 0 for none. */
