@@ -3,6 +3,7 @@ import { initialSchema } from './0001-initial';
 import { ledgerDetails } from './0002-ledger-details';
 import { reservations } from './0003-reservations';
 import { ledgerRetention } from './0004-ledger-retention';
+import { historyCoveringIndex } from './0005-history-covering-index';
 
 /** Every migration, in order. Names sort lexically, so keep the numeric prefix. */
 const MIGRATIONS: Record<string, Migration> = {
@@ -10,6 +11,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '0002-ledger-details': ledgerDetails,
   '0003-reservations': reservations,
   '0004-ledger-retention': ledgerRetention,
+  '0005-history-covering-index': historyCoveringIndex,
 };
 
 export const INITIAL_MIGRATION = '0001-initial';
