@@ -1,6 +1,7 @@
 import type { NestApplicationOptions } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import type { NestExpressApplication } from '@nestjs/platform-express';
+import { ExpressAdapter, type NestExpressApplication } from '@nestjs/platform-express';
+import express from 'express';
 import type { Server, ServerResponse } from 'node:http';
 import { Logger } from 'nestjs-pino';
 import { AppModule } from './app.module';
@@ -18,6 +19,15 @@ export const APP_OPTIONS: NestApplicationOptions = {
   bufferLogs: true,
   abortOnError: false,
 };
+
+/**
+ * The Express application Nest runs on. Paths are case-sensitive (RFC 3986): /V1/Changes is not
+ * /v1/changes and answers 404. Express reads the setting when it creates its router, before Nest
+ * registers anything, hence here rather than in configureApp.
+ */
+export function createHttpAdapter(): ExpressAdapter {
+  return new ExpressAdapter(express().set('case sensitive routing', true));
+}
 
 /** Everything done to the application after it is created; shared by the process and the e2e suites. */
 export function configureApp(app: NestExpressApplication): NestExpressApplication {
@@ -68,6 +78,6 @@ function limitRequestTime(server: Server, timeoutMs: number): void {
 }
 
 export async function createApp(config: AppConfig): Promise<NestExpressApplication> {
-  const app = await NestFactory.create<NestExpressApplication>(AppModule.register(config), APP_OPTIONS);
+  const app = await NestFactory.create<NestExpressApplication>(AppModule.register(config), createHttpAdapter(), APP_OPTIONS);
   return configureApp(app);
 }

@@ -74,9 +74,7 @@ describe('HTTP-level errors', () => {
     ['PATCH', '/v1/stores/store-1/inventory/SKU-001', 'PUT, GET, HEAD'],
     ['POST', '/v1/changes', 'GET, HEAD'],
     ['DELETE', '/health/live', 'GET, HEAD'],
-    // Paths match without regard to case, as the routes themselves do.
-    ['POST', '/V1/Changes', 'GET, HEAD'],
-    ['DELETE', '/v1/Reservations/res_AAAAAAAAAAAAAAAA', 'GET, HEAD'],
+    ['DELETE', '/v1/reservations/res_AAAAAAAAAAAAAAAA', 'GET, HEAD'],
   ])('answers %s %s with 405 and Allow', async (method, path, allow) => {
     const response = await app.http()[method.toLowerCase() as 'delete' | 'patch' | 'post'](path).set('X-API-Key', 'demo').expect(405);
     expect(response.headers.allow).toBe(allow);
@@ -87,6 +85,16 @@ describe('HTTP-level errors', () => {
     const response = await app.http().delete('/v1/nothing/here').set('X-API-Key', 'demo').expect(404);
     expect(response.headers.allow).toBeUndefined();
     expect(response.body).toMatchObject({ code: 'ROUTE_NOT_FOUND', detail: 'no route DELETE /v1/nothing/here' });
+  });
+
+  it('routes paths case-sensitively: another case of a route’s path is a path no route has', async () => {
+    for (const path of ['/V1/changes', '/v1/Changes', '/v1/stores/store-1/INVENTORY/SKU-001', '/HEALTH/live']) {
+      const response = await app.http().get(path).set('X-API-Key', 'demo').expect(404);
+      expect(response.body).toMatchObject({ code: 'ROUTE_NOT_FOUND', detail: `no route GET ${path}` });
+    }
+    // A method the path does not take is still told from a path that does not exist.
+    await app.http().delete('/V1/changes').set('X-API-Key', 'demo').expect(404);
+    await app.http().get('/v1/stores/store-1/inventory/SKU-001').set('X-API-Key', 'demo').expect(200);
   });
 
   it('serves a page for every problem type, where the `type` of the problem points', async () => {

@@ -1,7 +1,7 @@
 import { Test, type TestingModuleBuilder } from '@nestjs/testing';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import request from 'supertest';
-import { APP_OPTIONS, configureApp, createApp } from '../../src/app.factory';
+import { APP_OPTIONS, configureApp, createApp, createHttpAdapter } from '../../src/app.factory';
 import { AppModule } from '../../src/app.module';
 import { loadConfig } from '../../src/config/app-config';
 import { DatabaseConnection } from '../../src/database/database-connection';
@@ -39,7 +39,7 @@ export async function startApp(options: TestAppOptions = {}): Promise<TestApp> {
   let app: NestExpressApplication;
   if (options.override) {
     const moduleRef = await options.override(Test.createTestingModule({ imports: [AppModule.register(config)] })).compile();
-    app = configureApp(moduleRef.createNestApplication<NestExpressApplication>(APP_OPTIONS));
+    app = configureApp(moduleRef.createNestApplication<NestExpressApplication>(createHttpAdapter(), APP_OPTIONS));
   } else {
     app = await createApp(config);
   }

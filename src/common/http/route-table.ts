@@ -48,8 +48,8 @@ export class RouteTable {
         .split('/')
         .map((segment) => (segment.startsWith(':') ? '[^/]+' : segment.replace(/[.\\^$|[\]]/g, '\\$&')))
         .join('/');
-      // Case-insensitive, as Express routes by default: /V1/Changes is the same path.
-      routes.push({ pattern: new RegExp(`^${source}/?$`, 'i'), methods: Object.keys(layer.route!.methods).map((method) => method.toUpperCase()) });
+      // Case-sensitive, as the router is (app.factory.ts); a trailing slash is the same path.
+      routes.push({ pattern: new RegExp(`^${source}/?$`), methods: Object.keys(layer.route!.methods).map((method) => method.toUpperCase()) });
     }
     return routes;
   }

@@ -37,8 +37,8 @@ export const API_SECURITY_HEADERS: ReadonlyArray<readonly [string, string]> = [
   ['X-Frame-Options', 'DENY'],
 ];
 
-/** The documentation's paths, in any case: Express routes paths case-insensitively. */
-const DOCUMENTATION_PATH = /^\/docs(?:$|[/?-])/i;
+/** The documentation's paths; routing is case-sensitive (app.factory.ts), so /DOCS is a 404 with the API's headers. */
+const DOCUMENTATION_PATH = /^\/docs(?:$|[/?-])/;
 
 function isDocumentation(url: string | undefined): boolean {
   return url !== undefined && DOCUMENTATION_PATH.test(url);
