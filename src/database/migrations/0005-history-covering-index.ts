@@ -19,11 +19,4 @@ export const historyCoveringIndex: Migration = {
       await db.schema.createIndex('ledger_by_level').on('ledger').columns([...LEVEL_KEY, ...SHOWN]).execute();
     }
   },
-
-  async down(db: Kysely<unknown>): Promise<void> {
-    if (db.getExecutor().adapter instanceof SqliteAdapter) {
-      await db.schema.dropIndex('ledger_by_level').execute();
-      await db.schema.createIndex('ledger_by_level').on('ledger').columns(LEVEL_KEY).execute();
-    }
-  },
 };
