@@ -8,9 +8,9 @@ import { startApp, type TestApp } from './helpers/test-app';
  * The statements behind a page of levels, a page of history and a single level, as the service
  * really issues them on a chain-seeded database (captured in-process under Kysely and the
  * prepared statements), explained with their own parameters: each must search an index, never
- * scan stock_levels or the ledger, and never sort. The last cases narrow ledger_by_level (SQLite)
- * and drop it, and show the check then reports the history page's plan, so a lost index fails
- * this suite.
+ * scan stock_levels or the ledger, and never sort; on SQLite a page of history reads its entries
+ * from ledger_by_level without writing any. The last cases change ledger_by_level (SQLite) and
+ * drop it, and show the checks then report the history page, so a lost index fails this suite.
  */
 const STORES = 50;
 const PRODUCTS = 400;
@@ -220,8 +220,14 @@ const ONE_LEVEL: ExpectedIndex = {
   sqlite: /USING INDEX (sqlite_autoindex_stock_levels_1|stock_levels_by_product) \((store_id=\? AND product_id=\?|product_id=\? AND store_id=\?)\)/,
   postgres: ['stock_levels_pk', 'stock_levels_by_product'],
 };
-/** A level's history: on SQLite from the index alone (it holds every column an entry shows), so the entries are read side by side. */
+/** A level's history: on SQLite from the index alone (it holds each entry's JSON), so the entries are read side by side. */
 const LEDGER_BY_LEVEL: ExpectedIndex = { table: 'ledger', sqlite: /USING COVERING INDEX ledger_by_level \(store_id=\? AND product_id=\?( AND seq<\?)?\)/, postgres: ['ledger_by_level'] };
+
+/** SQLite: the functions a statement's program calls (EXPLAIN's Function opcodes), e.g. `json_object(-1)`. */
+function functionsCalled(app: TestApp, statement: Captured): string[] {
+  const program = app.connection.sqlite!.native.prepare(`explain ${statement.text}`).all(...statement.parameters) as Array<{ opcode: string; p4: unknown }>;
+  return program.filter((step) => step.opcode.startsWith('Function')).map((step) => String(step.p4));
+}
 
 describe(`the chain's list, history and level reads use their indexes (${STORES} stores × ${PRODUCTS} products)`, () => {
   let app: TestApp;
@@ -276,9 +282,11 @@ describe(`the chain's list, history and level reads use their indexes (${STORES}
       // on PostgreSQL in the same statement, on SQLite read beside it in one read transaction.
       const texts = plans.map(({ statement }) => statement.text.replace(/ from "ledger" .*/, ' from "ledger" …'));
       if (app.connection.dialect === 'postgres') {
-        expect(texts).toEqual([expect.stringMatching(/ as "floor" from "ledger" …$/)]);
+        expect(texts).toEqual([expect.stringMatching(/^select coalesce\(entry, .* as "floor" from "ledger" …$/)]);
       } else {
         expect(texts).toEqual(['begin deferred', expect.stringMatching(/^select json_object\(.* as "item" from "ledger" …$/), 'select "pruned_through" as "floor" from "ledger_floor" where "id" = 1', 'commit']);
+        // The entries are read from the index as they were written with their rows: the page writes none.
+        expect(functionsCalled(app, reading[0].statement)).toEqual([]);
       }
     }
     // An empty page looks the level up (to tell an empty history from an unknown level): through its index.
@@ -296,8 +304,17 @@ describe(`the chain's list, history and level reads use their indexes (${STORES}
     expect(plans.flatMap(({ plan }) => problemsOf(app.connection.dialect, plan))).toEqual([]);
   });
 
-  // PostgreSQL keeps the narrow index (see migration 0005), so this case is SQLite's alone.
+  // PostgreSQL keeps the narrow index (see migrations 0005 and 0006), so these cases are SQLite's alone.
   if (TEST_DIALECT === 'sqlite') {
+    it('reports the history page on SQLite once ledger_by_level holds the columns instead of the entries (the check can fail)', async () => {
+      await app.connection.db.schema.dropIndex('ledger_by_level').execute();
+      const shown = ['kind', 'delta', 'quantity_after', 'reserved_after', 'version_after', 'reason', 'reference', 'idempotency_key', 'reservation_id', 'request_id', 'created_at'];
+      await app.connection.db.schema.createIndex('ledger_by_level').on('ledger').columns(['store_id', 'product_id', 'seq', ...shown]).execute();
+      const { reading } = await statementsOf(`/v1/stores/store-0017/inventory/${productId(7)}/history?limit=100`, 'ledger');
+      expect(problemsOf(app.connection.dialect, reading[0].plan, LEDGER_BY_LEVEL)).toEqual([]);
+      expect(functionsCalled(app, reading[0].statement)).toEqual(expect.arrayContaining(['json_object(-1)']));
+    });
+
     it('reports the history page on SQLite once ledger_by_level no longer holds what an entry shows (the check can fail)', async () => {
       await app.connection.db.schema.dropIndex('ledger_by_level').execute();
       await app.connection.db.schema.createIndex('ledger_by_level').on('ledger').columns(['store_id', 'product_id', 'seq']).execute();

@@ -1,3 +1,4 @@
+import { sql } from 'kysely';
 import { ChangeResponseDto } from '../src/changes/dto/change.dto';
 import { KyselyChangesRepository } from '../src/changes/persistence/kysely-changes.repository';
 import { StockLevelResponseDto } from '../src/inventory/dto/stock-level.dto';
@@ -67,6 +68,22 @@ describe(`pages rendered by the database (${TEST_DIALECT})`, () => {
     expect(items.map((item) => Object.keys(item))).toEqual(expected.map((item) => Object.keys(item)));
     expect(response.body).toEqual({ items: expected, nextCursor: null, prunedThroughSeq: 0, retention: '30d' });
   });
+
+  // SQLite keeps the entries in ledger_by_level, not in a column: test/chain-queries shows a page reads them there.
+  if (TEST_DIALECT === 'postgres') {
+    it('PostgreSQL: each ledger row is appended with its entry, and a row without one gets it written as the page is read', async () => {
+      const repository = new KyselyChangesRepository(app.connection);
+      const ledger = (await repository.range(0, await repository.head(), 1000)).filter((change) => change.storeId === STORE);
+      expect(new Set(ledger.map((change) => change.kind))).toEqual(new Set(['adjust', 'reserve']));
+      const { rows } = await sql<{ seq: string; entry: string | null }>`select seq, entry from ledger where store_id = ${STORE} order by seq`.execute(app.connection.db);
+      expect(rows.map((row) => row.entry)).toEqual(ledger.map((change) => JSON.stringify(ChangeResponseDto.of(change))));
+
+      // As rows appended before migration 0006, or by an instance of the version before it, are.
+      const before = (await get(`/v1/stores/${STORE}/inventory/R-1/history`)).text;
+      await sql`update ledger set entry = null where store_id = ${STORE} and product_id = 'R-1'`.execute(app.connection.db);
+      expect((await get(`/v1/stores/${STORE}/inventory/R-1/history`)).text).toBe(before);
+    });
+  }
 
   it('writes a page with its exact length and type, and HEAD with the same headers and no body', async () => {
     for (const path of [`/v1/stores/${STORE}/inventory?limit=500`, `/v1/stores/${STORE}/inventory/R-1/history`]) {

@@ -10,7 +10,8 @@ import type { DialectName } from './database-connection';
  * to_json about 0.2 µs a field, which made rendering a page of history (101 entries of 15
  * fields) cost more than reading it; so to_json writes only text a client chose, and the rest is
  * written as it is. Either way an item's fields mirror its response DTO's `of()`, and
- * test/rendered-pages checks on both databases that they agree.
+ * test/rendered-pages checks on both databases that they agree. A ledger entry's JSON is written
+ * once, with its row (src/database/ledger-entry.ts); a level's, which changes, on every read.
  */
 
 /**
@@ -35,17 +36,22 @@ export interface RenderedPage<K> {
 
 /** The selection that has the database write a page's item as JSON text, aliased `item`. */
 export function renderedItem(dialect: DialectName, fields: readonly ItemField[]): AliasedRawBuilder<string, 'item'> {
+  return renderedJson(dialect, fields).as('item');
+}
+
+/** The expression that writes a row as one JSON object of `fields`, from the row's columns. */
+export function renderedJson(dialect: DialectName, fields: readonly ItemField[]): RawBuilder<string> {
   if (dialect === 'sqlite') {
     const pairs = sql.join(
       fields.map(([name, source]) => (typeof source === 'string' ? sql`${sql.lit(name)}, ${sql.ref(source)}` : sql`${sql.lit(name)}, max(0, ${sql.ref(source[0])} - ${sql.ref(source[1])})`)),
     );
-    return sql<string>`json_object(${pairs})`.as('item');
+    return sql<string>`json_object(${pairs})`;
   }
   const parts = fields.map((field, index) => {
     const label = sql.lit(`${index === 0 ? '{' : ','}${JSON.stringify(field[0])}:`);
     return sql`${label} || ${postgresValue(field)}`;
   });
-  return sql<string>`${sql.join(parts, sql` || `)} || '}'`.as('item');
+  return sql<string>`${sql.join(parts, sql` || `)} || '}'`;
 }
 
 /** A field's JSON text on PostgreSQL (`null` for NULL). */

@@ -29,6 +29,8 @@ export interface LedgerTable {
   reference: string | null;
   reserved_after: ColumnType<number, number | undefined, never>;
   reservation_id: string | null;
+  // PostgreSQL also has `entry`, the row's JSON as history shows it (migration 0006), written and
+  // read only by the statements that append rows and read pages of history.
 }
 
 /**

@@ -3,7 +3,8 @@ import { type Selectable, sql } from 'kysely';
 import type { StoreScope } from '../../config/app-config';
 import { DatabaseConnection } from '../../database/database-connection';
 import { PreparedQuery, RenderedPageQuery } from '../../database/prepared-query';
-import { type ItemField, type RenderedPage, renderedItem, renderedPage } from '../../database/rendered-json';
+import { ledgerEntryJson } from '../../database/ledger-entry';
+import { type RenderedPage, renderedPage } from '../../database/rendered-json';
 import type { LedgerTable } from '../../database/schema';
 import type { LedgerChange } from '../ledger-change';
 import { type ChangePage, ChangesRepository } from './changes.repository';
@@ -46,25 +47,6 @@ function toChange(row: Selectable<LedgerTable>): LedgerChange {
   };
 }
 
-/** A ledger entry as ChangeResponseDto.of renders it, field for field. */
-const CHANGE_ITEM: readonly ItemField[] = [
-  ['seq', 'seq', 'number'],
-  ['storeId', 'store_id', 'token'],
-  ['productId', 'product_id', 'token'],
-  ['kind', 'kind', 'token'],
-  ['delta', 'delta', 'number'],
-  ['quantity', 'quantity_after', 'number'],
-  ['reserved', 'reserved_after', 'number'],
-  ['available', ['quantity_after', 'reserved_after']],
-  ['version', 'version_after', 'number'],
-  ['reason', 'reason', 'token'],
-  ['reference', 'reference', 'text'],
-  ['idempotencyKey', 'idempotency_key', 'text'],
-  ['reservationId', 'reservation_id', 'token'],
-  ['requestId', 'request_id', 'text'],
-  ['createdAt', 'created_at', 'token'],
-];
-
 @Injectable()
 export class KyselyChangesRepository extends ChangesRepository {
   /** The reads of every page request, compiled once: their values are the only thing that changes between requests. */
@@ -75,10 +57,14 @@ export class KyselyChangesRepository extends ChangesRepository {
     // The floor in the same snapshot as the rows: on PostgreSQL a column of the page's statement
     // (one round trip), on SQLite a statement of its own in the same read transaction.
     const floor = connection.db.selectFrom('ledger_floor').select('pruned_through as floor').where('id', '=', sql.lit(1));
+    // Entries as they were written with their rows (migration 0006): on SQLite read from
+    // ledger_by_level, which holds this very expression; on PostgreSQL from ledger.entry, written
+    // here only for rows appended without one.
+    const entry = connection.dialect === 'sqlite' ? ledgerEntryJson('sqlite') : sql<string>`coalesce(entry, ${ledgerEntryJson('postgres')})`;
     const page = (before: boolean) => {
       let query = connection.db
         .selectFrom('ledger')
-        .select(renderedItem(connection.dialect, CHANGE_ITEM))
+        .select(entry.as('item'))
         .$if(connection.dialect === 'postgres', (query) => query.select(floor.as('floor')))
         .where('store_id', '=', '')
         .where('product_id', '=', '');
@@ -113,7 +99,7 @@ export class KyselyChangesRepository extends ChangesRepository {
     const head = await this.head();
     let changes: LedgerChange[] = [];
     if (after < head && (scope === '*' || scope.length > 0)) {
-      let query = this.connection.db.selectFrom('ledger').selectAll().where('seq', '>', after).where('seq', '<=', head);
+      let query = this.connection.db.selectFrom('ledger').select(LEDGER_COLUMNS).where('seq', '>', after).where('seq', '<=', head);
       if (scope !== '*') {
         query = query.where('store_id', 'in', [...scope]);
       }

@@ -4,6 +4,7 @@ import { ledgerDetails } from './0002-ledger-details';
 import { reservations } from './0003-reservations';
 import { ledgerRetention } from './0004-ledger-retention';
 import { historyCoveringIndex } from './0005-history-covering-index';
+import { storedLedgerEntries } from './0006-stored-ledger-entries';
 
 /** Every migration, in order. Names sort lexically, so keep the numeric prefix. */
 const MIGRATIONS: Record<string, Migration> = {
@@ -12,6 +13,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '0003-reservations': reservations,
   '0004-ledger-retention': ledgerRetention,
   '0005-history-covering-index': historyCoveringIndex,
+  '0006-stored-ledger-entries': storedLedgerEntries,
 };
 
 export const INITIAL_MIGRATION = '0001-initial';

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { CHANGES_CHANNEL } from '../../changes/persistence/postgres-change-listener';
 import type { DatabaseConnection } from '../../database/database-connection';
+import { ledgerEntryJson } from '../../database/ledger-entry';
 import type { TranslatingClient, TranslatingPool } from '../../database/postgres-pool';
 import type { Reservation } from '../../reservations/domain/reservation';
 import { type DueHoldRow, type ReservationLineRow, type ReservationRow, toDueHold, toReservation } from '../../reservations/persistence/reservation-rows';
@@ -99,11 +100,12 @@ const STATEMENTS = {
 
 /**
  * Everything else of a group in one statement. The ledger head is taken last: it serialises
- * commits, so seqs are gap-free and become visible in order. With `notify`, a NOTIFY wakes the
+ * commits, so seqs are gap-free and become visible in order. Each ledger row is appended with its
+ * entry (`entryJson`, an expression of the row's columns). With `notify`, a NOTIFY wakes the
  * change feeds of every instance at commit; without (engines that have no LISTEN/NOTIFY), they
  * find the commit by reading the head.
  */
-function writeStatement(notify: boolean): { readonly name: string; readonly text: string } {
+function writeStatement(notify: boolean, entryJson: string): { readonly name: string; readonly text: string } {
   return {
     name: notify ? 'inventory-write-group' : 'inventory-write-group-quiet',
     text: `with inserted as (
@@ -129,11 +131,13 @@ function writeStatement(notify: boolean): { readonly name: string; readonly text
            ), head as (
              update ledger_head set last_seq = last_seq + $22::bigint where id = 1 and $22::bigint > 0 returning last_seq
            ), appended as (
-             insert into ledger (seq, store_id, product_id, kind, delta, quantity_after, reserved_after, version_after, idempotency_key, client_id, request_id, reason, reference, reservation_id, created_at)
-             select head.last_seq - $22::bigint + u.position, u.store_id, u.product_id, u.kind, u.delta, u.quantity_after, u.reserved_after, u.version_after,
-                    u.idempotency_key, u.client_id, u.request_id, u.reason, u.reference, u.reservation_id, u.created_at
-             from head, unnest($23::text[], $24::text[], $25::text[], $26::bigint[], $27::bigint[], $28::bigint[], $29::bigint[], $30::text[], $31::text[], $32::text[], $33::text[], $34::text[], $35::text[], $36::text[])
-               with ordinality as u(store_id, product_id, kind, delta, quantity_after, reserved_after, version_after, idempotency_key, client_id, request_id, reason, reference, reservation_id, created_at, position)
+             insert into ledger (seq, store_id, product_id, kind, delta, quantity_after, reserved_after, version_after, idempotency_key, client_id, request_id, reason, reference, reservation_id, created_at, entry)
+             select fresh.*, ${entryJson} from (
+               select head.last_seq - $22::bigint + u.position as seq, u.store_id, u.product_id, u.kind, u.delta, u.quantity_after, u.reserved_after, u.version_after,
+                      u.idempotency_key, u.client_id, u.request_id, u.reason, u.reference, u.reservation_id, u.created_at
+               from head, unnest($23::text[], $24::text[], $25::text[], $26::bigint[], $27::bigint[], $28::bigint[], $29::bigint[], $30::text[], $31::text[], $32::text[], $33::text[], $34::text[], $35::text[], $36::text[])
+                 with ordinality as u(store_id, product_id, kind, delta, quantity_after, reserved_after, version_after, idempotency_key, client_id, request_id, reason, reference, reservation_id, created_at, position)
+             ) fresh
              returning 1
            )
            select (select count(*) from saved) + (select count(*) from inserted) as levels_written,
@@ -161,7 +165,11 @@ export class PostgresInventoryRepository extends KyselyInventoryRepository {
 
   constructor(connection: DatabaseConnection, { notifyCommits = true }: { readonly notifyCommits?: boolean } = {}) {
     super(connection);
-    this.writeGroupStatement = writeStatement(notifyCommits);
+    const entryJson = ledgerEntryJson('postgres').compile(connection.db);
+    if (entryJson.parameters.length > 0) {
+      throw new Error('a ledger entry must be written from the row alone, without parameters');
+    }
+    this.writeGroupStatement = writeStatement(notifyCommits, entryJson.sql);
     if (connection.postgres === undefined) {
       throw new Error('PostgresInventoryRepository needs a PostgreSQL connection');
     }
