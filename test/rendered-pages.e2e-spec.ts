@@ -1,5 +1,6 @@
 import { sql } from 'kysely';
 import { ChangeResponseDto } from '../src/changes/dto/change.dto';
+import { encodeCursor } from '../src/common/http/cursor';
 import { KyselyChangesRepository } from '../src/changes/persistence/kysely-changes.repository';
 import { StockLevelResponseDto } from '../src/inventory/dto/stock-level.dto';
 import { toStockLevel } from '../src/inventory/persistence/kysely-inventory.repository';
@@ -112,6 +113,10 @@ describe(`pages rendered by the database (${TEST_DIALECT})`, () => {
     const second = (await get(`/v1/stores/${STORE}/inventory/R-1/history?limit=1&cursor=${first.nextCursor}`)).body as { items: Array<{ idempotencyKey: string }>; nextCursor: string | null };
     expect([...first.items, ...second.items].map((item) => item.idempotencyKey)).toEqual(['render-2', AWKWARD_KEY]);
     expect(second.nextCursor).toBeNull();
+    // A cursor is a ledger position, whichever level it came from: R-2's only entry is newer than R-1's first one.
+    const r2 = (await get(`/v1/stores/${STORE}/inventory/R-2/history`)).body as { items: Array<{ seq: number }> };
+    expect((await get(`/v1/stores/${STORE}/inventory/R-2/history?cursor=${encodeCursor(r2.items[0].seq + 1)}`)).body).toMatchObject({ items: r2.items });
+    expect((await get(`/v1/stores/${STORE}/inventory/R-2/history?cursor=${first.nextCursor}`)).body).toMatchObject({ items: [], nextCursor: null });
 
     expect((await get(`/v1/stores/${STORE}/inventory/R-5/history`)).body).toEqual({ items: [], nextCursor: null, prunedThroughSeq: 0, retention: '30d' });
     await app.http().get(`/v1/stores/${STORE}/inventory/R-9/history`).set('X-API-Key', 'demo').expect(404);
