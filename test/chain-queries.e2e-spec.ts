@@ -1,6 +1,7 @@
-import { sql } from 'kysely';
+import { type Kysely, sql } from 'kysely';
 import { Client as PostgresClient } from 'pg';
 import { encodeCursor } from '../src/common/http/cursor';
+import { historyCoveringIndex } from '../src/database/migrations/0005-history-covering-index';
 import { TEST_DIALECT } from './helpers/dialect';
 import { startApp, type TestApp } from './helpers/test-app';
 
@@ -307,9 +308,8 @@ describe(`the chain's list, history and level reads use their indexes (${STORES}
   // PostgreSQL keeps the narrow index (see migrations 0005 and 0006), so these cases are SQLite's alone.
   if (TEST_DIALECT === 'sqlite') {
     it('reports the history page on SQLite once ledger_by_level holds the columns instead of the entries (the check can fail)', async () => {
-      await app.connection.db.schema.dropIndex('ledger_by_level').execute();
-      const shown = ['kind', 'delta', 'quantity_after', 'reserved_after', 'version_after', 'reason', 'reference', 'idempotency_key', 'reservation_id', 'request_id', 'created_at'];
-      await app.connection.db.schema.createIndex('ledger_by_level').on('ledger').columns(['store_id', 'product_id', 'seq', ...shown]).execute();
+      // Migration 0005's ledger_by_level: every column an entry shows.
+      await historyCoveringIndex.up(app.connection.db as Kysely<unknown>);
       const { reading } = await statementsOf(`/v1/stores/store-0017/inventory/${productId(7)}/history?limit=100`, 'ledger');
       expect(problemsOf(app.connection.dialect, reading[0].plan, LEDGER_BY_LEVEL)).toEqual([]);
       expect(functionsCalled(app, reading[0].statement)).toEqual(expect.arrayContaining(['json_object(-1)']));
