@@ -1,12 +1,13 @@
 import type { NestApplicationOptions } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import { ExpressAdapter, type NestExpressApplication } from '@nestjs/platform-express';
+import type { NestExpressApplication } from '@nestjs/platform-express';
 import express from 'express';
 import type { Server, ServerResponse } from 'node:http';
 import { Logger } from 'nestjs-pino';
 import { AppModule } from './app.module';
 import { AppConfig } from './config/app-config';
 import { requestLogging, ROOT_LOGGER } from './common/logging';
+import { ExpressRequestsAdapter } from './common/http/express-requests';
 import { answerMalformedRequests } from './common/http/malformed-request';
 import { securityHeaders } from './common/http/security-headers';
 import { Metrics } from './metrics/metrics';
@@ -25,8 +26,8 @@ export const APP_OPTIONS: NestApplicationOptions = {
  * /v1/changes and answers 404. Express reads the setting when it creates its router, before Nest
  * registers anything, hence here rather than in configureApp.
  */
-export function createHttpAdapter(): ExpressAdapter {
-  return new ExpressAdapter(express().set('case sensitive routing', true));
+export function createHttpAdapter(): ExpressRequestsAdapter {
+  return new ExpressRequestsAdapter(express().set('case sensitive routing', true));
 }
 
 /** Everything done to the application after it is created; shared by the process and the e2e suites. */
