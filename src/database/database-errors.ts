@@ -48,7 +48,7 @@ export function isSqliteUnavailable(error: unknown): boolean {
   return SQLITE_UNAVAILABLE.test(codeOf(error) ?? '');
 }
 
-/** Rethrows `error` as a DatabaseUnavailableError when `isUnavailable` says so. */
-export function translated(error: unknown, isUnavailable: (error: unknown) => boolean): unknown {
+/** `error`, or a DatabaseUnavailableError in its place when `isUnavailable` says so (an Error stays an Error). */
+export function translated<E>(error: E, isUnavailable: (error: unknown) => boolean): E | DatabaseUnavailableError {
   return isUnavailable(error) && !(error instanceof DatabaseUnavailableError) ? new DatabaseUnavailableError(error) : error;
 }
