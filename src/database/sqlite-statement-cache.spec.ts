@@ -57,4 +57,53 @@ describe('StatementCachingDatabase', () => {
     expect(reader.native.inTransaction).toBe(false);
     expect(reader.inOneSnapshot(() => 'read')).toBe('read');
   });
+
+  describe('a statement that ends in limit ?', () => {
+    const preparedTexts = () => (reader.native.prepare as unknown as jest.SpyInstance).mock.calls.map(([text]: [string]) => text);
+
+    beforeEach(() => {
+      jest.spyOn(reader.native, 'prepare');
+    });
+
+    it('is prepared once for each limit it runs with, the limit written into its text', () => {
+      const statement = reader.prepare('select item from pages where id > ? order by id limit ?');
+      expect(statement.all([0, 2])).toEqual([{ item: '{"id":1}' }, { item: '{"id":2}' }]);
+      expect(statement.all([1, 2])).toEqual([{ item: '{"id":2}' }, { item: '{"id":3}' }]);
+      expect(statement.all([0, 1])).toEqual([{ item: '{"id":1}' }]);
+      expect(preparedTexts()).toEqual([
+        'select item from pages where id > ? order by id limit ?',
+        'select item from pages where id > ? order by id limit 2',
+        'select item from pages where id > ? order by id limit 1',
+      ]);
+    });
+
+    it('binds a limit that is not a non-negative integer, as SQLite would', () => {
+      const statement = reader.prepare('select item from pages order by id limit ?');
+      expect(statement.all([-1])).toHaveLength(3);
+      expect(statement.all(['2'])).toHaveLength(2);
+      expect(preparedTexts()).toEqual(['select item from pages order by id limit ?']);
+    });
+
+    it('binds the limit once it has been written into the text for 32 others', () => {
+      const statement = reader.prepare('select item from pages order by id limit ?');
+      for (let limit = 0; limit < 33; limit += 1) {
+        expect(statement.all([limit])).toHaveLength(Math.min(limit, 3));
+      }
+      expect(preparedTexts()).toHaveLength(1 + 32);
+      expect(preparedTexts().at(-1)).toBe('select item from pages order by id limit 31');
+    });
+
+    it('reads a column page by page the same way', () => {
+      const items = reader.column('select item from pages where id < ? order by id desc limit ?', 'item');
+      expect(items([4, 2])).toEqual(['{"id":3}', '{"id":2}']);
+      expect(items([3, 2])).toEqual(['{"id":2}', '{"id":1}']);
+      expect(preparedTexts()).toEqual(['select item from pages where id < ? order by id desc limit ?', 'select item from pages where id < ? order by id desc limit 2']);
+    });
+
+    it('leaves a limit that is not the last word alone', () => {
+      const statement = reader.prepare('select item from pages order by id limit ? offset ?');
+      expect(statement.all([1, 1])).toEqual([{ item: '{"id":2}' }]);
+      expect(preparedTexts()).toEqual(['select item from pages order by id limit ? offset ?']);
+    });
+  });
 });
