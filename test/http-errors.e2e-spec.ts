@@ -4,6 +4,7 @@ import { ERROR_CATALOG, type ErrorCode } from '../src/common/errors/api-error';
 import { problemTypeUri } from '../src/common/errors/problem-details';
 import { allLevels, UPDATES_PATH } from './helpers/inventory-client';
 import { startApp, type TestApp } from './helpers/test-app';
+import { waitFor } from './helpers/wait';
 
 const UPDATE = JSON.stringify({ storeId: 'store-1', productId: 'SKU-001', delta: 1, version: 12, idempotencyKey: 'enc-001' });
 
@@ -139,6 +140,75 @@ describe('HTTP-level errors', () => {
     expect(await allLevels(app)).toEqual(before);
   });
 
+  it('refuses a batch or a reservation far longer than allowed at once, with one issue and a short answer', async () => {
+    const before = await allLevels(app);
+    const items = Array(45_000).fill('1').join(',');
+    const batch = await post(`{"storeId":"store-1","updates":[${items}]}`);
+    expect(batch).toEqual({ status: 400, body: expect.objectContaining({ detail: 'invalid request: updates', errors: [{ field: 'updates', issue: 'must hold 1-100 updates' }] }) });
+    const reservation = await fetch(`${app.url}/v1/reservations`, {
+      method: 'POST',
+      headers: { 'X-API-Key': 'demo', 'Content-Type': 'application/json', 'Idempotency-Key': 'too-many-lines' },
+      body: `{"storeId":"store-1","lines":[${items}]}`,
+    });
+    expect(reservation.status).toBe(400);
+    expect(((await reservation.json()) as { errors: unknown }).errors).toEqual([{ field: 'lines', issue: 'must hold 1-100 lines' }]);
+    expect(await allLevels(app)).toEqual(before);
+  });
+
+  it('lists at most 100 issues, and names ten fields in the detail', async () => {
+    const updates = Array.from({ length: 100 }, () => ({ productId: '', delta: 0, version: -1, idempotencyKey: '' }));
+    const response = await post(JSON.stringify({ storeId: 'store-1', updates }));
+    expect(response.status).toBe(400);
+    expect(response.body.errors).toHaveLength(100);
+    expect(response.body.detail).toMatch(/^invalid request: updates\[0\]\.productId, (?:[^,]+, ){8}[^,]+ and \d+ more$/);
+  });
+
+  it('refuses a number that is not an integer as written where JSON.parse rounds it to one', async () => {
+    const before = await allLevels(app);
+    const single = await post('{"storeId":"store-1","productId":"SKU-008","delta":-0.99999999999999999,"version":11,"idempotencyKey":"float-1"}');
+    expect(single).toEqual({ status: 400, body: expect.objectContaining({ errors: [{ field: 'delta', issue: 'must be an integer (not -0.99999999999999999, which rounds to -1)' }] }) });
+    const batch = await post('{"storeId":"store-1","updates":[{"productId":"SKU-008","delta":1,"version":16.00000000000000001,"idempotencyKey":"float-2"}]}');
+    expect(batch).toEqual({ status: 400, body: expect.objectContaining({ errors: [{ field: 'updates[0].version', issue: 'must be an integer (not 16.00000000000000001, which rounds to 16)' }] }) });
+    // Written as an integer with a fraction of zeros, it is one.
+    const whole = await post('{"storeId":"store-1","productId":"SKU-008","delta":1.0,"version":11,"idempotencyKey":"float-3"}');
+    expect(whole.status).toBe(200);
+    const sku008 = (levels: Awaited<ReturnType<typeof allLevels>>) => levels.find((level) => level.store_id === 'store-1' && level.product_id === 'SKU-008')!.quantity;
+    expect(sku008(await allLevels(app))).toBe(sku008(before) + 1);
+  });
+
+  it('refuses a body that is not UTF-8 instead of reading replacement characters into it', async () => {
+    const before = await allLevels(app);
+    const body = Buffer.concat([Buffer.from('{"storeId":"store-1","productId":"SKU-008","delta":1,"version":12,"idempotencyKey":"utf-'), Buffer.from([0xc3, 0x28]), Buffer.from('"}')]);
+    expect(await post(body)).toEqual({ status: 400, body: expect.objectContaining({ errors: [{ field: 'body', issue: 'is not valid UTF-8' }] }) });
+    expect(await allLevels(app)).toEqual(before);
+  });
+
+  it('takes a chunked body of no bytes as no body, the same as Content-Length 0', async () => {
+    const chunked = problemOfRaw(
+      await rawExchange(app.url, `POST ${UPDATES_PATH} HTTP/1.1\r\nHost: x\r\nX-API-Key: demo\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n0\r\n\r\n`),
+    );
+    const empty = await post('');
+    expect(chunked.status).toBe(400);
+    expect(chunked.body.errors).toEqual(empty.body.errors);
+    expect(empty.body.errors).toEqual([{ field: 'body', issue: 'must be a JSON object: a single update or a batch with `updates`' }]);
+  });
+
+  it('refuses a query string on a route that changes stock, rather than ignoring what it asks', async () => {
+    const before = await allLevels(app);
+    const batch = JSON.stringify({ storeId: 'store-1', updates: [{ productId: 'SKU-001', delta: 1, version: 12, idempotencyKey: 'query-001' }] });
+    for (const [query, body] of [
+      ['dryRun=true', UPDATE],
+      ['atomic=true', batch],
+    ]) {
+      const response = await fetch(`${app.url}${UPDATES_PATH}?${query}`, { method: 'POST', headers: { 'X-API-Key': 'demo', 'Content-Type': 'application/json' }, body });
+      const { errors } = (await response.json()) as { errors: unknown };
+      expect({ query, status: response.status, errors }).toEqual({ query, status: 400, errors: [{ field: query.split('=')[0], issue: 'unknown query parameter: this route takes none' }] });
+    }
+    expect(await allLevels(app)).toEqual(before);
+    // A read that takes no parameters still ignores a cache-buster.
+    await app.http().get('/v1/stores/store-1/inventory/SKU-001?_=1').set('X-API-Key', 'demo').expect(200);
+  });
+
   it('takes JSON in UTF-8 only', async () => {
     for (const charset of ['utf-16', 'iso-8859-1']) {
       const response = await fetch(`${app.url}${UPDATES_PATH}`, { method: 'POST', headers: { 'X-API-Key': 'demo', 'Content-Type': `application/json; charset=${charset}` }, body: UPDATE });
@@ -233,6 +303,36 @@ describe('answers below the routes', () => {
     expect(answer.headers).toContain("content-security-policy: default-src 'none'; frame-ancestors 'none'");
     expect(answer.headers).toContain('x-content-type-options: nosniff');
     expect(answer.headers).toContain('cache-control: no-store');
+  });
+
+  it('answers an expectation it does not meet with a 417 problem, not Node’s bare status line', async () => {
+    const answer = problemOfRaw(await rawExchange(app.url, 'GET /health/live HTTP/1.1\r\nHost: x\r\nExpect: something-else\r\n\r\n'));
+    expect(answer.status).toBe(417);
+    expect(answer.headers).toContain('content-type: application/problem+json');
+    expect(answer.headers).toContain('x-content-type-options: nosniff');
+    expect(answer.body).toMatchObject({ code: 'EXPECTATION_FAILED', requestId: expect.any(String) });
+  });
+
+  it('asks for a body with 100 Continue only once the caller is known', async () => {
+    const body = UPDATE.replace('enc-001', 'continue-001');
+    const head = (key: string) => `POST ${UPDATES_PATH} HTTP/1.1\r\nHost: x\r\n${key}Content-Type: application/json\r\nContent-Length: ${body.length}\r\nExpect: 100-continue\r\n\r\n`;
+    const stranger = await rawExchange(app.url, head(''));
+    expect(stranger).toMatch(/^HTTP\/1\.1 401 /);
+    expect(stranger).not.toContain('100 Continue');
+    // A known key is asked for the body, and the update it then sends is applied.
+    const { hostname, port } = new URL(app.url);
+    const socket = connect({ host: hostname, port: Number(port) });
+    let text = '';
+    socket.on('data', (chunk: Buffer) => {
+      text += chunk.toString('latin1');
+      if (text === 'HTTP/1.1 100 Continue\r\n\r\n') {
+        socket.write(body);
+      }
+    });
+    socket.write(head('X-API-Key: demo\r\n'));
+    await waitFor('the update’s answer', () => text.includes('"applied"'));
+    socket.destroy();
+    expect(text).toMatch(/^HTTP\/1\.1 100 Continue\r\n\r\nHTTP\/1\.1 200 OK/);
   });
 
   it('answers HEAD of the change stream with its headers only, and goes on with the connection', async () => {

@@ -53,15 +53,17 @@ describe('the service process', () => {
     expect((await post({ storeId: 'store-1', productId: 'SKU-001', delta: 5, version: 12, idempotencyKey: 'log-1' }, 'req-applied')).status).toBe(200);
     expect((await post({ storeId: 'store-1', productId: 'SKU-001', delta: 5, version: 12, idempotencyKey: 'log-2' }, 'req-conflict')).status).toBe(409);
     expect((await post({ storeId: 'store-1', productId: 'SKU-001', delta: 'x', version: 12, idempotencyKey: 'log-3' }, 'req-invalid')).status).toBe(400);
-    // A retry answered from the replay cache, with a secret where a careless client put one.
-    const replay = await fetch(`${service.url}/v1/inventory/updates?apiKey=${secretKey}`, {
+    // A retry answered from the replay cache, and a read with a secret where a careless client put one.
+    const replay = await fetch(`${service.url}/v1/inventory/updates`, {
       method: 'POST',
       headers: { 'X-API-Key': secretKey, 'Content-Type': 'application/json', 'X-Request-Id': 'req-replayed' },
       body: JSON.stringify({ storeId: 'store-1', productId: 'SKU-001', delta: 5, version: 12, idempotencyKey: 'log-1' }),
     });
     expect(replay.headers.get('idempotent-replayed')).toBe('true');
+    const read = await fetch(`${service.url}/v1/stores/store-1/inventory/SKU-001?apiKey=${secretKey}`, { headers: { 'X-API-Key': secretKey, 'X-Request-Id': 'req-read' } });
+    expect(read.status).toBe(200);
     // Each request's last line is written when it ends; the lines reach this process through a pipe.
-    for (const requestId of ['req-applied', 'req-conflict', 'req-invalid', 'req-replayed']) {
+    for (const requestId of ['req-applied', 'req-conflict', 'req-invalid', 'req-replayed', 'req-read']) {
       await waitForLogLine(service, `request completed of ${requestId}`, (line) => line.reqId === requestId && line.msg === 'request completed');
     }
 
@@ -79,7 +81,7 @@ describe('the service process', () => {
     expect(levelsOf('req-invalid')).toEqual(expect.arrayContaining([[40, 'invalid request: delta']]));
     expect(levelsOf('req-replayed')).toEqual(expect.arrayContaining([[30, 'idempotent replay']]));
     // Logged by its path: the query string stays out of the log.
-    expect(of('req-replayed').find((line) => line.msg === 'request completed')).toMatchObject({ req: { url: '/v1/inventory/updates' } });
+    expect(of('req-read').find((line) => line.msg === 'request completed')).toMatchObject({ req: { url: '/v1/stores/store-1/inventory/SKU-001' } });
     expect(of('req-applied').find((line) => line.msg === 'update applied')).toMatchObject({ storeId: 'store-1', productId: 'SKU-001', delta: 5 });
     expect(service.output.join('\n')).not.toContain(secretKey);
   });

@@ -1,7 +1,7 @@
 import { createParamDecorator, type ExecutionContext, Injectable, type PipeTransform } from '@nestjs/common';
 import type { Request } from 'express';
 import { ApiError, type FieldIssue } from '../common/errors/api-error';
-import { createValidationPipe } from '../common/http/validation';
+import { createValidationPipe, oversizedArrayIssues } from '../common/http/validation';
 import { IdempotencyFastPath } from '../idempotency/idempotency-fast-path';
 import { type HeaderKey, IDEMPOTENCY_KEY_HEADER, idempotencyKeyHeaderOf, resolveIdempotencyKey } from '../idempotency/idempotency-key';
 import type { StoredResponse } from '../idempotency/stored-response';
@@ -47,6 +47,10 @@ export class UpdateRequestPipe implements PipeTransform<RawUpdateRequest, Promis
     }
     const issues: FieldIssue[] = [];
     if ('updates' in body) {
+      const oversized = oversizedArrayIssues(InventoryBatchUpdateCreateDto, body);
+      if (oversized.length > 0) {
+        throw ApiError.validation(oversized);
+      }
       // Nested validation looks inside a non-array `updates` or an array item that is not an
       // object, instead of refusing it, and names fields that are not there: refuse them here.
       const notObjects = Array.isArray(body.updates) ? itemsThatAreNotObjects(body.updates) : ['updates'];

@@ -120,6 +120,11 @@ export const ERROR_CATALOG = {
     title: 'Request headers too large',
     about: 'The request headers are larger than the server accepts; the connection is closed. Nothing was done.',
   },
+  EXPECTATION_FAILED: {
+    status: HttpStatus.EXPECTATION_FAILED,
+    title: 'Expectation not supported',
+    about: 'The request has an Expect header other than 100-continue, the only expectation the service meets. Nothing was done: send it without that header.',
+  },
   PAYLOAD_TOO_LARGE: {
     status: HttpStatus.PAYLOAD_TOO_LARGE,
     title: 'Request body too large',
@@ -188,6 +193,10 @@ export interface ApiErrorOptions {
   readonly cause?: unknown;
 }
 
+/** The most issues a 400 lists: the first ones found. */
+export const MAX_FIELD_ISSUES = 100;
+const MAX_DETAIL_FIELDS = 10;
+
 /** A failure with a machine-readable code; the problem-details filter renders it (RFC 9457). */
 export class ApiError extends Error {
   constructor(
@@ -203,9 +212,14 @@ export class ApiError extends Error {
     return ERROR_CATALOG[this.code].status;
   }
 
+  /**
+   * The first MAX_FIELD_ISSUES issues, and the fields of the first MAX_DETAIL_FIELDS in the
+   * detail: an answer (and its log line) stays small whatever a body holds.
+   */
   static validation(errors: readonly FieldIssue[]): ApiError {
-    const fields = errors.map((error) => error.field).join(', ');
-    return new ApiError('VALIDATION_FAILED', `invalid request: ${fields}`, { errors });
+    const fields = errors.slice(0, MAX_DETAIL_FIELDS).map((error) => error.field);
+    const more = errors.length > MAX_DETAIL_FIELDS ? ` and ${errors.length - MAX_DETAIL_FIELDS} more` : '';
+    return new ApiError('VALIDATION_FAILED', `invalid request: ${fields.join(', ')}${more}`, { errors: errors.slice(0, MAX_FIELD_ISSUES) });
   }
 
   static invalidField(field: string, issue: string): ApiError {

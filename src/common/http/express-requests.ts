@@ -27,7 +27,14 @@ export class ExpressRequestsAdapter extends ExpressAdapter {
       throw new Error('ExpressRequestsAdapter serves plain HTTP without forceCloseConnections');
     }
     const app = this.getInstance<Express>();
-    this.setHttpServer(createServer({ IncomingMessage: requestsOf(app.request), ServerResponse: responsesOf(app.response) }, app));
+    const server = createServer({ IncomingMessage: requestsOf(app.request), ServerResponse: responsesOf(app.response) }, app);
+    // Requests with an Expect header go to the application like any other, instead of Node
+    // answering them itself: `100 Continue` is sent when a body is about to be read, after the
+    // caller's key and rate were checked (JsonBodyGuard), and any other expectation is refused
+    // with problem details (ExpectationMiddleware), not Node's bare 417.
+    server.on('checkContinue', app);
+    server.on('checkExpectation', app);
+    this.setHttpServer(server);
   }
 }
 

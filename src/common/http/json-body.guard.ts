@@ -1,7 +1,9 @@
 import { type CanActivate, type ExecutionContext, Injectable } from '@nestjs/common';
 import { json, type Request, type RequestHandler, type Response } from 'express';
+import { isUtf8 } from 'node:buffer';
 import { AppConfig } from '../../config/app-config';
-import { ApiError } from '../errors/api-error';
+import { ApiError, type FieldIssue } from '../errors/api-error';
+import { expectsContinue } from './expectation.middleware';
 
 /** Deeper than any valid request (a batch is body → updates → item → value). */
 export const MAX_JSON_DEPTH = 8;
@@ -55,50 +57,90 @@ export function findStructuralProblem(body: unknown): string | undefined {
   return undefined;
 }
 
+/** An open object (its keys so far, and the one being read) or array (the index being read). */
+type Container = { readonly keys: Set<string>; name?: string } | { readonly keys?: undefined; name: number };
+
+/** `updates[1].delta` for the value being read. */
+function pathOf(containers: readonly Container[]): string {
+  return containers.reduce((path, { keys, name }) => (keys === undefined ? `${path}[${name}]` : path === '' ? `${name}` : `${path}.${name}`), '');
+}
+
 /**
- * The first key that appears twice in one object of a JSON text JSON.parse accepted, or
- * undefined. JSON.parse keeps the last value; a proxy or an audit log reading the first would see
- * another request.
+ * Whether a JSON number is an integer as written, not only once read: JSON.parse reads
+ * -0.99999999999999999 as -1 and 1.0000000000000001 as 1. No digit after the decimal point,
+ * once the exponent has moved it, may be other than 0.
  */
-export function findDuplicateKey(text: string): string | undefined {
-  // One entry per open container: the keys of an object so far, or undefined for an array.
-  const containers: Array<Set<string> | undefined> = [];
+export function writtenAsInteger(number: string): boolean {
+  const [, whole, fraction = '', exponent = '0'] = /^-?(\d+)(?:\.(\d+))?(?:[eE]([+-]?\d+))?$/.exec(number) ?? [];
+  if (whole === undefined) {
+    return false;
+  }
+  return !/[1-9]/.test((whole + fraction).slice(Math.max(whole.length + Number(exponent), 0)));
+}
+
+/**
+ * What a JSON text that JSON.parse accepted may not say, read from the text itself:
+ * - a key twice in one object: JSON.parse keeps the last value; a proxy or an audit log reading
+ *   the first would see another request;
+ * - a number that is not an integer as written (writtenAsInteger) but is one once read: every
+ *   number of a request is a count, a version or a duration in whole units, and the parsed value
+ *   can no longer tell.
+ */
+export function findTextProblem(text: string): FieldIssue | undefined {
+  const containers: Container[] = [];
   let expectingKey = false;
   for (let index = 0; index < text.length; index += 1) {
     const char = text[index];
+    const top = containers[containers.length - 1];
     if (char === '"') {
       let end = index + 1;
       while (text[end] !== '"') {
         end += text[end] === '\\' ? 2 : 1;
       }
-      if (expectingKey) {
+      if (expectingKey && top?.keys !== undefined) {
         const key = JSON.parse(text.slice(index, end + 1)) as string;
-        const keys = containers[containers.length - 1]!;
-        if (keys.has(key)) {
-          return key;
+        if (top.keys.has(key)) {
+          return { field: 'body', issue: `has the key '${key}' twice in one object` };
         }
-        keys.add(key);
+        top.keys.add(key);
+        top.name = key;
         expectingKey = false;
       }
       index = end;
+    } else if (char === '-' || (char >= '0' && char <= '9')) {
+      let end = index + 1;
+      while (end < text.length && /[\d.eE+-]/.test(text[end])) {
+        end += 1;
+      }
+      const number = text.slice(index, end);
+      // A value that is not an integer once read is left to the field's own rule and words.
+      if (!writtenAsInteger(number) && Number.isInteger(Number(number))) {
+        return { field: pathOf(containers) || 'body', issue: `must be an integer (not ${number.slice(0, 32)}, which rounds to ${Number(number)})` };
+      }
+      index = end - 1;
     } else if (char === '{') {
-      containers.push(new Set());
+      containers.push({ keys: new Set() });
       expectingKey = true;
     } else if (char === '[') {
-      containers.push(undefined);
+      containers.push({ name: 0 });
     } else if (char === '}' || char === ']') {
       containers.pop();
-    } else if (char === ',') {
-      expectingKey = containers[containers.length - 1] !== undefined;
+    } else if (char === ',' && top !== undefined) {
+      if (top.keys === undefined) {
+        top.name += 1;
+      } else {
+        expectingKey = true;
+      }
     }
   }
   return undefined;
 }
 
-type RequestWithText = Request & { jsonText?: string };
+type RequestWithText = Request & { jsonText?: string; notUtf8?: boolean };
 
 /**
- * Reads the JSON body of a request once its caller is authenticated and within its rate — a
+ * Refuses a query string on a route that changes something, and reads the JSON body of a
+ * request once its caller is authenticated and within its rate — a
  * guard, so it runs after those (middleware would run before them, and anyone without a key could
  * make the service inflate and parse bodies) and before the interceptors and pipes that use it.
  * Every failure goes through the problem-details filter like any other error.
@@ -114,8 +156,10 @@ export class JsonBodyGuard implements CanActivate {
       limit: config.bodyLimitBytes,
       strict: true,
       type: () => true,
-      // Kept for the duplicate-key check, which needs the text JSON.parse has read.
+      // Kept for findTextProblem, which needs the text JSON.parse has read.
+      // body-parser would decode bytes that are not UTF-8 as U+FFFD and go on.
       verify: (request, _response, buffer) => {
+        (request as RequestWithText).notUtf8 = !isUtf8(buffer);
         (request as RequestWithText).jsonText = buffer.toString('utf8');
       },
     });
@@ -124,6 +168,12 @@ export class JsonBodyGuard implements CanActivate {
   async canActivate(context: ExecutionContext): Promise<boolean> {
     const http = context.switchToHttp();
     const request = http.getRequest<Request>();
+    // No route that changes stock takes a query parameter: `?dryRun=true` or `?atomic=true` would
+    // otherwise be ignored while the change is applied.
+    const parameters = request.method !== 'GET' && request.method !== 'HEAD' && request.url.includes('?') ? Object.keys(request.query) : [];
+    if (parameters.length > 0) {
+      throw ApiError.validation(parameters.map((field) => ({ field, issue: 'unknown query parameter: this route takes none' })));
+    }
     if (!hasBody(request)) {
       return true;
     }
@@ -137,18 +187,33 @@ export class JsonBodyGuard implements CanActivate {
       // client's pace (the answer then closes the connection, as every refusal of an unread body).
       throw new ApiError('PAYLOAD_TOO_LARGE', 'the request body exceeds the size limit');
     }
+    const response = http.getResponse<Response>();
+    if (expectsContinue(request)) {
+      // Only now, with the caller known and the body's type and length acceptable, is the client
+      // asked for the body (the server hands such requests over unanswered: ExpressRequestsAdapter).
+      response.writeContinue();
+    }
     await new Promise<void>((resolve, reject) => {
       // body-parser reports failures as Errors carrying `type` and `status`.
-      void this.parseJson(request, http.getResponse<Response>(), (error?: Error | 'route' | 'router') => (error instanceof Error ? reject(error) : resolve()));
+      void this.parseJson(request, response, (error?: Error | 'route' | 'router') => (error instanceof Error ? reject(error) : resolve()));
     });
+    const { notUtf8, jsonText } = request as RequestWithText;
+    (request as RequestWithText).jsonText = undefined;
+    if (notUtf8 === true) {
+      throw ApiError.invalidField('body', 'is not valid UTF-8');
+    }
+    if (jsonText === '') {
+      // A chunked body of no bytes is no body, as one of Content-Length 0 (body-parser makes it {}).
+      request.body = undefined;
+      return true;
+    }
     const structural = findStructuralProblem(request.body);
     if (structural !== undefined) {
       throw ApiError.invalidField('body', structural);
     }
-    const duplicate = findDuplicateKey((request as RequestWithText).jsonText ?? '');
-    (request as RequestWithText).jsonText = undefined;
-    if (duplicate !== undefined) {
-      throw ApiError.invalidField('body', `has the key '${duplicate}' twice in one object`);
+    const textProblem = findTextProblem(jsonText ?? '');
+    if (textProblem !== undefined) {
+      throw ApiError.validation([textProblem]);
     }
     return true;
   }

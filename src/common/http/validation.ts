@@ -1,5 +1,5 @@
 import { type ArgumentMetadata, ValidationPipe, type ValidationPipeOptions } from '@nestjs/common';
-import type { ValidationError } from 'class-validator';
+import { ARRAY_MAX_SIZE, getMetadataStorage, type ValidationError } from 'class-validator';
 import { ApiError, type FieldIssue } from '../errors/api-error';
 import { acceptQuickly } from './fast-accept';
 
@@ -59,6 +59,25 @@ export function inheritedNameIssues(value: unknown, path = ''): FieldIssue[] {
   return issues;
 }
 
+/**
+ * A body's arrays longer than their DTO allows (`@ArrayMaxSize` on a field of `metatype`),
+ * refused before anything is validated item by item: a batch of 45,000 items would otherwise be
+ * checked, and told about, item by item, taking the process with it for most of a minute.
+ */
+export function oversizedArrayIssues(metatype: unknown, value: unknown): FieldIssue[] {
+  if (typeof metatype !== 'function' || typeof value !== 'object' || value === null) {
+    return [];
+  }
+  return getMetadataStorage()
+    .getTargetValidationMetadatas(metatype, '', false, false)
+    .filter((rule) => rule.name === ARRAY_MAX_SIZE)
+    .flatMap((rule) => {
+      const field = (value as Record<string, unknown>)[rule.propertyName];
+      const [max] = rule.constraints as [number];
+      return Array.isArray(field) && field.length > max ? [{ field: rule.propertyName, issue: typeof rule.message === 'string' ? rule.message : `must hold at most ${max} items` }] : [];
+    });
+}
+
 /** What a query parameter given more than once (`?limit=1&limit=2`) is told. */
 const GIVEN_ONCE = 'must be given once';
 
@@ -85,6 +104,10 @@ export class StrictValidationPipe extends ValidationPipe {
     // Every body is one JSON object: an array would be validated item by item, as if it were one.
     if (validated && metadata.type === 'body' && Array.isArray(value)) {
       throw ApiError.invalidField('body', 'must be a JSON object');
+    }
+    const oversized = validated && metadata.type === 'body' ? oversizedArrayIssues(metadata.metatype, value) : [];
+    if (oversized.length > 0) {
+      throw ApiError.validation(oversized);
     }
     const accepted = validated ? acceptQuickly(metadata.metatype, value) : undefined;
     if (accepted !== undefined) {
