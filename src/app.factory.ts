@@ -8,7 +8,7 @@ import { AppModule } from './app.module';
 import { AppConfig } from './config/app-config';
 import { requestLogging, ROOT_LOGGER } from './common/logging';
 import { ExpressRequestsAdapter } from './common/http/express-requests';
-import { answerMalformedRequests } from './common/http/malformed-request';
+import { answerMalformedRequests, answerUnmetExpectations } from './common/http/malformed-request';
 import { securityHeaders } from './common/http/security-headers';
 import { Metrics } from './metrics/metrics';
 import { IDEMPOTENCY_KEY_HEADER, IDEMPOTENT_REPLAYED_HEADER } from './idempotency/idempotency-key';
@@ -60,6 +60,7 @@ export function configureApp(app: NestExpressApplication): NestExpressApplicatio
   setupOpenApi(app);
   limitRequestTime(app.getHttpServer(), config.requestTimeoutMs);
   app.getHttpServer().on('clientError', answerMalformedRequests(app.get(ROOT_LOGGER), app.get(Metrics)));
+  app.getHttpServer().on('checkExpectation', answerUnmetExpectations(app.get(ROOT_LOGGER), app.get(Metrics)));
   return app;
 }
 

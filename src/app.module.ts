@@ -10,7 +10,6 @@ import { AuthModule } from './common/auth/auth.module';
 import { CommonModule } from './common/common.module';
 import { ProblemDetailsFilter } from './common/errors/problem-details.filter';
 import { JsonBodyGuard } from './common/http/json-body.guard';
-import { ExpectationMiddleware } from './common/http/expectation.middleware';
 import { DrainingMiddleware } from './common/lifecycle/draining.middleware';
 import { createValidationPipe } from './common/http/validation';
 import { createRootLogger, loggerParams, ROOT_LOGGER } from './common/logging';
@@ -61,7 +60,7 @@ export class AppModule implements NestModule {
 
   configure(consumer: MiddlewareConsumer): void {
     consumer
-      .apply(HttpMetricsMiddleware, DrainingMiddleware, ExpectationMiddleware)
+      .apply(HttpMetricsMiddleware, DrainingMiddleware)
       .forRoutes({ path: '*path', method: RequestMethod.ALL });
   }
 }

@@ -28,12 +28,10 @@ export class ExpressRequestsAdapter extends ExpressAdapter {
     }
     const app = this.getInstance<Express>();
     const server = createServer({ IncomingMessage: requestsOf(app.request), ServerResponse: responsesOf(app.response) }, app);
-    // Requests with an Expect header go to the application like any other, instead of Node
-    // answering them itself: `100 Continue` is sent when a body is about to be read, after the
-    // caller's key and rate were checked (JsonBodyGuard), and any other expectation is refused
-    // with problem details (ExpectationMiddleware), not Node's bare 417.
+    // A request with `Expect: 100-continue` goes to the application like any other instead of
+    // being sent `100 Continue` at once: JsonBodyGuard sends it when the body is about to be
+    // read, after the caller's key and rate were checked.
     server.on('checkContinue', app);
-    server.on('checkExpectation', app);
     this.setHttpServer(server);
   }
 }

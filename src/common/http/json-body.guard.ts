@@ -3,7 +3,6 @@ import { json, type Request, type RequestHandler, type Response } from 'express'
 import { isUtf8 } from 'node:buffer';
 import { AppConfig } from '../../config/app-config';
 import { ApiError, type FieldIssue } from '../errors/api-error';
-import { expectsContinue } from './expectation.middleware';
 
 /** Deeper than any valid request (a batch is body → updates → item → value). */
 export const MAX_JSON_DEPTH = 8;
@@ -134,6 +133,11 @@ export function findTextProblem(text: string): FieldIssue | undefined {
     }
   }
   return undefined;
+}
+
+/** Whether the client waits for `100 Continue` before it sends the body (HTTP/1.1 only, as Node has it). */
+function expectsContinue(request: Request): boolean {
+  return request.httpVersion === '1.1' && request.headers.expect?.toLowerCase() === '100-continue';
 }
 
 type RequestWithText = Request & { jsonText?: string; notUtf8?: boolean };

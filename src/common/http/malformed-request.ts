@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { type ServerResponse, STATUS_CODES } from 'node:http';
+import { type IncomingMessage, type ServerResponse, STATUS_CODES } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 import type { Metrics } from '../../metrics/metrics';
@@ -8,8 +8,8 @@ import { PROBLEM_CONTENT_TYPE, problemOf } from '../errors/problem-details';
 import { REQUEST_ID_HEADER } from './request-id';
 import { API_SECURITY_HEADERS } from './security-headers';
 
-/** The headers every API answer carries, written out once for these raw answers. */
-const FIXED_HEADERS = [...API_SECURITY_HEADERS, ['Cache-Control', 'no-store']].map(([name, value]) => `${name}: ${value}\r\n`).join('');
+/** The headers every API answer carries. */
+const FIXED_HEADERS: ReadonlyArray<readonly [string, string]> = [...API_SECURITY_HEADERS, ['Cache-Control', 'no-store']];
 
 function problemFor(error: NodeJS.ErrnoException): { code: ErrorCode; detail: string; field?: string } {
   if (error.code === 'HPE_HEADER_OVERFLOW') {
@@ -19,6 +19,23 @@ function problemFor(error: NodeJS.ErrnoException): { code: ErrorCode; detail: st
     return { code: 'REQUEST_TIMEOUT', detail: 'the request was not received in time' };
   }
   return { code: 'VALIDATION_FAILED', detail: 'the request is not valid HTTP/1.1', field: 'request' };
+}
+
+/** A problem answered below the routes, counted and logged: its status, headers and body. */
+function rawProblem(logger: Logger, metrics: Metrics, { code, detail, field }: { code: ErrorCode; detail: string; field?: string }, logged: object) {
+  const requestId = randomUUID();
+  const problem = { ...problemOf(code, detail, field === undefined ? {} : { errors: [{ field, issue: 'could not be parsed' }] }), requestId };
+  const body = JSON.stringify(problem);
+  metrics.rejected.inc({ code, status: String(problem.status) });
+  logger.warn({ reqId: requestId, code, ...logged }, detail);
+  const headers: Array<readonly [string, string]> = [
+    ['Content-Type', `${PROBLEM_CONTENT_TYPE}; charset=utf-8`],
+    ['Content-Length', String(Buffer.byteLength(body))],
+    [REQUEST_ID_HEADER, requestId],
+    ...FIXED_HEADERS,
+    ['Connection', 'close'],
+  ];
+  return { status: problem.status, headers, body };
 }
 
 /**
@@ -35,17 +52,22 @@ export function answerMalformedRequests(logger: Logger, metrics: Metrics) {
       socket.destroy();
       return;
     }
-    const { code, detail, field } = problemFor(error);
-    const requestId = randomUUID();
-    const problem = { ...problemOf(code, detail, field === undefined ? {} : { errors: [{ field, issue: 'could not be parsed' }] }), requestId };
-    const body = JSON.stringify(problem);
-    metrics.rejected.inc({ code, status: String(problem.status) });
-    logger.warn({ reqId: requestId, code, parserError: error.code }, detail);
-    socket.end(
-      `HTTP/1.1 ${problem.status} ${STATUS_CODES[problem.status]}\r\n` +
-        `Content-Type: ${PROBLEM_CONTENT_TYPE}; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nDate: ${new Date().toUTCString()}\r\n` +
-        `${REQUEST_ID_HEADER}: ${requestId}\r\n${FIXED_HEADERS}Connection: close\r\n\r\n${body}`,
-    );
+    const { status, headers, body } = rawProblem(logger, metrics, problemFor(error), { parserError: error.code });
+    const head = [...headers, ['Date', new Date().toUTCString()]].map(([name, value]) => `${name}: ${value}\r\n`).join('');
+    socket.end(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\n${head}\r\n${body}`);
+  };
+}
+
+/**
+ * Answers a request whose `Expect` header asks for something other than `100-continue` (the only
+ * expectation HTTP/1.1 defines, RFC 9110 §10.1.1) with a 417 problem instead of Node's bare
+ * status line, and closes its connection, whose body was never asked for. Node hands only such
+ * requests to this listener ('checkExpectation'), so no other request pays for the check.
+ */
+export function answerUnmetExpectations(logger: Logger, metrics: Metrics) {
+  return (request: IncomingMessage, response: ServerResponse): void => {
+    const { status, headers, body } = rawProblem(logger, metrics, { code: 'EXPECTATION_FAILED', detail: 'the only expectation met is Expect: 100-continue' }, { expect: request.headers.expect });
+    response.writeHead(status, Object.fromEntries(headers)).end(body);
   };
 }
 
