@@ -155,6 +155,14 @@ describe('HTTP-level errors', () => {
     expect(await allLevels(app)).toEqual(before);
   });
 
+  it('clips a field name longer than any the API has instead of echoing it whole', async () => {
+    const name = 'k'.repeat(50_000);
+    const response = await post(`{"storeId":"store-1","productId":"SKU-001","delta":1,"version":12,"idempotencyKey":"long-field","${name}":1}`);
+    expect(response.status).toBe(400);
+    expect(response.body.errors).toEqual([{ field: `${'k'.repeat(200)}…`, issue: 'unknown field' }]);
+    expect(JSON.stringify(response.body).length).toBeLessThan(2_000);
+  });
+
   it('lists at most 100 issues, and names ten fields in the detail', async () => {
     const updates = Array.from({ length: 100 }, () => ({ productId: '', delta: 0, version: -1, idempotencyKey: '' }));
     const response = await post(JSON.stringify({ storeId: 'store-1', updates }));
@@ -163,12 +171,16 @@ describe('HTTP-level errors', () => {
     expect(response.body.detail).toMatch(/^invalid request: updates\[0\]\.productId, (?:[^,]+, ){8}[^,]+ and \d+ more$/);
   });
 
-  it('refuses a number that is not an integer as written where JSON.parse rounds it to one', async () => {
+  it('refuses a number that is not an integer as written where JSON.parse rounds it to one, in the field’s own words', async () => {
     const before = await allLevels(app);
     const single = await post('{"storeId":"store-1","productId":"SKU-008","delta":-0.99999999999999999,"version":11,"idempotencyKey":"float-1"}');
-    expect(single).toEqual({ status: 400, body: expect.objectContaining({ errors: [{ field: 'delta', issue: 'must be an integer (not -0.99999999999999999, which rounds to -1)' }] }) });
+    expect(single).toEqual({ status: 400, body: expect.objectContaining({ errors: [{ field: 'delta', issue: expect.stringMatching(/^must be a non-zero integer from /) }] }) });
     const batch = await post('{"storeId":"store-1","updates":[{"productId":"SKU-008","delta":1,"version":16.00000000000000001,"idempotencyKey":"float-2"}]}');
-    expect(batch).toEqual({ status: 400, body: expect.objectContaining({ errors: [{ field: 'updates[0].version', issue: 'must be an integer (not 16.00000000000000001, which rounds to 16)' }] }) });
+    expect(batch).toEqual({ status: 400, body: expect.objectContaining({ errors: [{ field: 'updates[0].version', issue: expect.stringMatching(/^must be an integer from /) }] }) });
+    // Every other issue is still told, each field in its own words.
+    const mixed = await post('{"storeId":1.00000000000000001,"productId":"SKU-008","delta":1,"version":"x","idempotencyKey":"float-4","zz":2.0000000000000001}');
+    const issues = (mixed.body.errors as Array<{ field: string; issue: string }>).map(({ field, issue }) => [field, issue]);
+    expect(issues).toEqual(expect.arrayContaining([['zz', 'unknown field'], ['version', expect.stringMatching(/^must be an integer/)], ['storeId', expect.not.stringMatching(/integer/)]]));
     // Written as an integer with a fraction of zeros, it is one.
     const whole = await post('{"storeId":"store-1","productId":"SKU-008","delta":1.0,"version":11,"idempotencyKey":"float-3"}');
     expect(whole.status).toBe(200);
@@ -207,6 +219,21 @@ describe('HTTP-level errors', () => {
     expect(await allLevels(app)).toEqual(before);
     // A read that takes no parameters still ignores a cache-buster.
     await app.http().get('/v1/stores/store-1/inventory/SKU-001?_=1').set('X-API-Key', 'demo').expect(200);
+  });
+
+  it('asks for the body of an Expect list that holds 100-continue, and not of a body it cannot decode', async () => {
+    const body = UPDATE.replace('enc-001', 'expect-list');
+    const answer = await rawExchange(
+      app.url,
+      `POST ${UPDATES_PATH} HTTP/1.1\r\nHost: x\r\nX-API-Key: demo\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\nExpect: 100-continue, something\r\nConnection: close\r\n\r\n`,
+      (text) => text === 'HTTP/1.1 100 Continue\r\n\r\n',
+    );
+    expect(answer).toBe('HTTP/1.1 100 Continue\r\n\r\n');
+    const zstd = await rawExchange(
+      app.url,
+      `POST ${UPDATES_PATH} HTTP/1.1\r\nHost: x\r\nX-API-Key: demo\r\nContent-Type: application/json\r\nContent-Encoding: zstd\r\nContent-Length: 10\r\nExpect: 100-continue\r\n\r\n`,
+    );
+    expect(zstd).toMatch(/^HTTP\/1\.1 415 /);
   });
 
   it('takes JSON in UTF-8 only', async () => {

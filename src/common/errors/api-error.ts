@@ -196,6 +196,8 @@ export interface ApiErrorOptions {
 /** The most issues a 400 lists: the first ones found. */
 export const MAX_FIELD_ISSUES = 100;
 const MAX_DETAIL_FIELDS = 10;
+/** A field named longer than any the API has (an unknown key of 100 KB) is clipped, not echoed whole. */
+const MAX_FIELD_LENGTH = 200;
 
 /** A failure with a machine-readable code; the problem-details filter renders it (RFC 9457). */
 export class ApiError extends Error {
@@ -213,13 +215,15 @@ export class ApiError extends Error {
   }
 
   /**
-   * The first MAX_FIELD_ISSUES issues, and the fields of the first MAX_DETAIL_FIELDS in the
-   * detail: an answer (and its log line) stays small whatever a body holds.
+   * The first MAX_FIELD_ISSUES issues, their fields clipped to MAX_FIELD_LENGTH, and the fields of
+   * the first MAX_DETAIL_FIELDS in the detail: an answer (and its log line) stays small whatever a
+   * body holds.
    */
   static validation(errors: readonly FieldIssue[]): ApiError {
-    const fields = errors.slice(0, MAX_DETAIL_FIELDS).map((error) => error.field);
+    const kept = errors.slice(0, MAX_FIELD_ISSUES).map((error) => (error.field.length > MAX_FIELD_LENGTH ? { ...error, field: `${error.field.slice(0, MAX_FIELD_LENGTH)}…` } : error));
+    const fields = kept.slice(0, MAX_DETAIL_FIELDS).map((error) => error.field);
     const more = errors.length > MAX_DETAIL_FIELDS ? ` and ${errors.length - MAX_DETAIL_FIELDS} more` : '';
-    return new ApiError('VALIDATION_FAILED', `invalid request: ${fields.join(', ')}${more}`, { errors: errors.slice(0, MAX_FIELD_ISSUES) });
+    return new ApiError('VALIDATION_FAILED', `invalid request: ${fields.join(', ')}${more}`, { errors: kept });
   }
 
   static invalidField(field: string, issue: string): ApiError {

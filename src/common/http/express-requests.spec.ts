@@ -3,6 +3,7 @@ import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import express, { type Express, type Request, type Response } from 'express';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { connect, type Socket } from 'node:net';
 import { ExpressRequestsAdapter } from './express-requests';
 
 @Controller('things')
@@ -20,7 +21,30 @@ class ThingsController {
   }
 }
 
-@Module({ controllers: [ThingsController] })
+/** Answers held until the test releases them, and a count of the requests that ran. */
+const held = { release: [] as Array<() => void>, counted: 0 };
+/** Connections a test opened itself: closed after it, whatever happened. */
+const sockets: Socket[] = [];
+
+@Controller('turns')
+class TurnsController {
+  @Get('held')
+  hold(@Query('close') close: string | undefined, @Res() response: Response): void {
+    held.release.push(() => {
+      if (!response.headersSent) {
+        response.set(close === undefined ? {} : { Connection: 'close' }).json({ held: true });
+      }
+    });
+  }
+
+  @Get('count')
+  count(): object {
+    held.counted += 1;
+    return { counted: held.counted };
+  }
+}
+
+@Module({ controllers: [ThingsController, TurnsController] })
 class ThingsModule {}
 
 describe('ExpressRequestsAdapter', () => {
@@ -42,6 +66,11 @@ describe('ExpressRequestsAdapter', () => {
     url = (await app.getUrl()).replace('[::1]', '127.0.0.1');
   });
 
+  afterEach(() => {
+    held.release.forEach((release) => release());
+    sockets.splice(0).forEach((socket) => socket.destroy());
+  });
+
   afterAll(async () => {
     await app.close();
   });
@@ -61,6 +90,50 @@ describe('ExpressRequestsAdapter', () => {
     expect(response.status).toBe(201);
     expect(response.headers.get('x-thing')).toBe('t9');
     expect(await response.json()).toEqual({ id: 't9', body: 'x'.repeat(100_000) });
+  });
+
+  /** Sends `requests` pipelined in one write; resolves with what came back once the server closes the connection. */
+  function pipelined(requests: string): { received: () => string; closed: Promise<string> } {
+    const { hostname, port } = new URL(url);
+    const socket = connect({ host: hostname, port: Number(port) });
+    sockets.push(socket);
+    let text = '';
+    socket.on('data', (chunk: Buffer) => (text += chunk.toString('latin1')));
+    socket.write(requests);
+    return { received: () => text, closed: new Promise((resolve) => socket.on('close', () => resolve(text))) };
+  }
+
+  async function untilHeld(count: number): Promise<void> {
+    while (held.release.length < count) {
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+  }
+
+  it('runs a pipelined request only once the answer before it is finished', async () => {
+    held.release = [];
+    held.counted = 0;
+    const exchange = pipelined('GET /turns/held HTTP/1.1\r\nHost: x\r\n\r\nGET /turns/count HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
+    await untilHeld(1);
+    // A round trip on another connection: had the second request been run, it would have counted by now.
+    expect(await (await fetch(`${url}/things/other`)).json()).toMatchObject({ id: 'other' });
+    expect(held.counted).toBe(0);
+    held.release[0]();
+    const text = await exchange.closed;
+    expect(held.counted).toBe(1);
+    expect(text.match(/HTTP\/1\.1 200 /g)).toHaveLength(2);
+    expect(text).toContain('{"counted":1}');
+  });
+
+  it('never runs a request pipelined behind an answer that closes the connection', async () => {
+    held.release = [];
+    held.counted = 0;
+    const exchange = pipelined('GET /turns/held?close HTTP/1.1\r\nHost: x\r\n\r\nGET /turns/count HTTP/1.1\r\nHost: x\r\n\r\n');
+    await untilHeld(1);
+    held.release[0]();
+    const text = await exchange.closed;
+    expect(text.match(/HTTP\/1\.1 \d{3} /g)).toEqual(['HTTP/1.1 200 ']);
+    expect(text.toLowerCase()).toContain('connection: close');
+    expect(held.counted).toBe(0);
   });
 
   it('refuses options it does not serve rather than ignoring them', () => {

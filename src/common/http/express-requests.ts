@@ -27,13 +27,34 @@ export class ExpressRequestsAdapter extends ExpressAdapter {
       throw new Error('ExpressRequestsAdapter serves plain HTTP without forceCloseConnections');
     }
     const app = this.getInstance<Express>();
-    const server = createServer({ IncomingMessage: requestsOf(app.request), ServerResponse: responsesOf(app.response) }, app);
+    const server = createServer({ IncomingMessage: requestsOf(app.request), ServerResponse: responsesOf(app.response) }, inTurn(app));
     // A request with `Expect: 100-continue` goes to the application like any other instead of
     // being sent `100 Continue` at once: JsonBodyGuard sends it when the body is about to be
     // read, after the caller's key and rate were checked.
     server.on('checkContinue', app);
     this.setHttpServer(server);
   }
+}
+
+/**
+ * Runs the requests of a connection one after the other. Node hands over a pipelined request as
+ * soon as it has parsed it, while the one before it is still being worked on; if that one is then
+ * refused with `Connection: close` (a 401, a 415, a 417…), the connection closes with the later
+ * request's answer never sent, yet the later request would have run, and an update applied
+ * unanswered. Node gives a response its socket once every answer before it on the connection is
+ * finished, and never if one of them closed it (RFC 9112 §9.6: no request after a close is
+ * processed): a request whose response has no socket yet waits for it.
+ */
+function inTurn(handle: (request: IncomingMessage, response: ServerResponse) => void): (request: IncomingMessage, response: ServerResponse) => void {
+  return (request, response) => {
+    // The response the socket is answering now: this one, or one before it.
+    const current = (request.socket as Socket & { _httpMessage?: ServerResponse | null })._httpMessage;
+    if (current === undefined || current === null || current === response) {
+      handle(request, response);
+    } else {
+      response.once('socket', () => handle(request, response));
+    }
+  };
 }
 
 // Node's constructors are plain functions, not classes: callable on an object made elsewhere.

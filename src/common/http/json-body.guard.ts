@@ -2,7 +2,7 @@ import { type CanActivate, type ExecutionContext, Injectable } from '@nestjs/com
 import { json, type Request, type RequestHandler, type Response } from 'express';
 import { isUtf8 } from 'node:buffer';
 import { AppConfig } from '../../config/app-config';
-import { ApiError, type FieldIssue } from '../errors/api-error';
+import { ApiError } from '../errors/api-error';
 
 /** Deeper than any valid request (a batch is body → updates → item → value). */
 export const MAX_JSON_DEPTH = 8;
@@ -59,11 +59,6 @@ export function findStructuralProblem(body: unknown): string | undefined {
 /** An open object (its keys so far, and the one being read) or array (the index being read). */
 type Container = { readonly keys: Set<string>; name?: string } | { readonly keys?: undefined; name: number };
 
-/** `updates[1].delta` for the value being read. */
-function pathOf(containers: readonly Container[]): string {
-  return containers.reduce((path, { keys, name }) => (keys === undefined ? `${path}[${name}]` : path === '' ? `${name}` : `${path}.${name}`), '');
-}
-
 /**
  * Whether a JSON number is an integer as written, not only once read: JSON.parse reads
  * -0.99999999999999999 as -1 and 1.0000000000000001 as 1. No digit after the decimal point,
@@ -77,16 +72,20 @@ export function writtenAsInteger(number: string): boolean {
   return !/[1-9]/.test((whole + fraction).slice(Math.max(whole.length + Number(exponent), 0)));
 }
 
+/** Where a value lies in a JSON document: keys and indices from the top. */
+export type JsonPath = ReadonlyArray<string | number>;
+
 /**
- * What a JSON text that JSON.parse accepted may not say, read from the text itself:
- * - a key twice in one object: JSON.parse keeps the last value; a proxy or an audit log reading
- *   the first would see another request;
- * - a number that is not an integer as written (writtenAsInteger) but is one once read: every
- *   number of a request is a count, a version or a duration in whole units, and the parsed value
- *   can no longer tell.
+ * What a JSON text that JSON.parse accepted says that its parsed value no longer does:
+ * - `duplicateKey`, the first key that appears twice in one object: JSON.parse keeps the last
+ *   value; a proxy or an audit log reading the first would see another request;
+ * - `roundedNumbers`, where a number stands that is not an integer as written (writtenAsInteger)
+ *   but is one once read (-0.99999999999999999 reads as -1). Every number of a request is a count,
+ *   a version or a duration in whole units.
  */
-export function findTextProblem(text: string): FieldIssue | undefined {
+export function readJsonText(text: string): { readonly duplicateKey?: string; readonly roundedNumbers: readonly JsonPath[] } {
   const containers: Container[] = [];
+  const roundedNumbers: JsonPath[] = [];
   let expectingKey = false;
   for (let index = 0; index < text.length; index += 1) {
     const char = text[index];
@@ -99,7 +98,7 @@ export function findTextProblem(text: string): FieldIssue | undefined {
       if (expectingKey && top?.keys !== undefined) {
         const key = JSON.parse(text.slice(index, end + 1)) as string;
         if (top.keys.has(key)) {
-          return { field: 'body', issue: `has the key '${key}' twice in one object` };
+          return { duplicateKey: key, roundedNumbers };
         }
         top.keys.add(key);
         top.name = key;
@@ -112,9 +111,9 @@ export function findTextProblem(text: string): FieldIssue | undefined {
         end += 1;
       }
       const number = text.slice(index, end);
-      // A value that is not an integer once read is left to the field's own rule and words.
+      // A value that is not an integer once read is already refused by its field's rule.
       if (!writtenAsInteger(number) && Number.isInteger(Number(number))) {
-        return { field: pathOf(containers) || 'body', issue: `must be an integer (not ${number.slice(0, 32)}, which rounds to ${Number(number)})` };
+        roundedNumbers.push(containers.map(({ name }) => name!));
       }
       index = end - 1;
     } else if (char === '{') {
@@ -132,12 +131,37 @@ export function findTextProblem(text: string): FieldIssue | undefined {
       }
     }
   }
-  return undefined;
+  return { roundedNumbers };
 }
 
-/** Whether the client waits for `100 Continue` before it sends the body (HTTP/1.1 only, as Node has it). */
+/**
+ * What stands in the parsed body where a rounded number was written: a value no field of any
+ * request takes (not an integer, a string or a boolean), so that each field's own rule refuses it
+ * in its own words, an unknown field is told it is unknown, and every other issue of the body is
+ * reported with it.
+ */
+const NOT_AN_INTEGER = 0.5;
+
+/** `body` with NOT_AN_INTEGER at `path`. */
+export function withNotAnInteger(body: unknown, path: JsonPath): unknown {
+  if (path.length === 0) {
+    return NOT_AN_INTEGER;
+  }
+  let parent = body as Record<string | number, unknown>;
+  for (const step of path.slice(0, -1)) {
+    parent = parent[step] as Record<string | number, unknown>;
+  }
+  parent[path[path.length - 1]] = NOT_AN_INTEGER;
+  return body;
+}
+
+/** How Node recognises a request that waits for `100 Continue` (HTTP/1.1 only), and hands it over unanswered. */
+const CONTINUE_EXPECTATION = /(?:^|\W)100-continue(?:$|\W)/i;
+/** The content codings body-parser decodes; any other is refused (415) without reading the body. */
+const DECODED_CODINGS = new Set(['identity', 'gzip', 'deflate', 'br']);
+
 function expectsContinue(request: Request): boolean {
-  return request.httpVersion === '1.1' && request.headers.expect?.toLowerCase() === '100-continue';
+  return request.httpVersion === '1.1' && CONTINUE_EXPECTATION.test(request.headers.expect ?? '');
 }
 
 type RequestWithText = Request & { jsonText?: string; notUtf8?: boolean };
@@ -160,7 +184,7 @@ export class JsonBodyGuard implements CanActivate {
       limit: config.bodyLimitBytes,
       strict: true,
       type: () => true,
-      // Kept for findTextProblem, which needs the text JSON.parse has read.
+      // Kept for readJsonText, which needs the text JSON.parse has read.
       // body-parser would decode bytes that are not UTF-8 as U+FFFD and go on.
       verify: (request, _response, buffer) => {
         (request as RequestWithText).notUtf8 = !isUtf8(buffer);
@@ -192,7 +216,7 @@ export class JsonBodyGuard implements CanActivate {
       throw new ApiError('PAYLOAD_TOO_LARGE', 'the request body exceeds the size limit');
     }
     const response = http.getResponse<Response>();
-    if (expectsContinue(request)) {
+    if (expectsContinue(request) && DECODED_CODINGS.has((encoding ?? 'identity').trim().toLowerCase())) {
       // Only now, with the caller known and the body's type and length acceptable, is the client
       // asked for the body (the server hands such requests over unanswered: ExpressRequestsAdapter).
       response.writeContinue();
@@ -215,10 +239,11 @@ export class JsonBodyGuard implements CanActivate {
     if (structural !== undefined) {
       throw ApiError.invalidField('body', structural);
     }
-    const textProblem = findTextProblem(jsonText ?? '');
-    if (textProblem !== undefined) {
-      throw ApiError.validation([textProblem]);
+    const { duplicateKey, roundedNumbers } = readJsonText(jsonText ?? '');
+    if (duplicateKey !== undefined) {
+      throw ApiError.invalidField('body', `has the key '${duplicateKey}' twice in one object`);
     }
+    request.body = roundedNumbers.reduce(withNotAnInteger, request.body);
     return true;
   }
 }
