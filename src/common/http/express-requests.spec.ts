@@ -37,6 +37,12 @@ class TurnsController {
     });
   }
 
+  @Post('refuse')
+  refuse(@Res() response: Response): void {
+    // Refused without reading the body, as a request without a valid key is.
+    response.status(401).set('Connection', 'close').json({ refused: true });
+  }
+
   @Get('count')
   count(): object {
     held.counted += 1;
@@ -133,6 +139,15 @@ describe('ExpressRequestsAdapter', () => {
     const text = await exchange.closed;
     expect(text.match(/HTTP\/1\.1 \d{3} /g)).toEqual(['HTTP/1.1 200 ']);
     expect(text.toLowerCase()).toContain('connection: close');
+    expect(held.counted).toBe(0);
+  });
+
+  it('never runs a request parsed after an answer that closed the connection, left behind an unread body', async () => {
+    held.counted = 0;
+    const body = '{"some":"body the refusal never reads"}';
+    const text = await pipelined(`POST /turns/refuse HTTP/1.1\r\nHost: x\r\nContent-Length: ${body.length}\r\n\r\n${body}GET /turns/count HTTP/1.1\r\nHost: x\r\n\r\n`).closed;
+    expect(text.match(/HTTP\/1\.1 \d{3} /g)).toEqual(['HTTP/1.1 401 ']);
+    // The server has parsed and dropped the request behind by the time it closed the connection.
     expect(held.counted).toBe(0);
   });
 

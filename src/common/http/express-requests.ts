@@ -42,13 +42,21 @@ export class ExpressRequestsAdapter extends ExpressAdapter {
  * refused with `Connection: close` (a 401, a 415, a 417…), the connection closes with the later
  * request's answer never sent, yet the later request would have run, and an update applied
  * unanswered. Node gives a response its socket once every answer before it on the connection is
- * finished, and never if one of them closed it (RFC 9112 §9.6: no request after a close is
- * processed): a request whose response has no socket yet waits for it.
+ * finished, and never if one of them closed it: a request whose response has no socket yet waits
+ * for it, and one parsed after the connection's writing side was closed is not run at all
+ * (RFC 9112 §9.6: no request after a close is processed).
  */
 function inTurn(handle: (request: IncomingMessage, response: ServerResponse) => void): (request: IncomingMessage, response: ServerResponse) => void {
   return (request, response) => {
+    const socket = request.socket as Socket & { _httpMessage?: ServerResponse | null };
+    if (!socket.writable) {
+      // Parsed from what was left in the buffer after an answer that closed the connection (Node
+      // reads on once it has finished that answer).
+      socket.destroy();
+      return;
+    }
     // The response the socket is answering now: this one, or one before it.
-    const current = (request.socket as Socket & { _httpMessage?: ServerResponse | null })._httpMessage;
+    const current = socket._httpMessage;
     if (current === undefined || current === null || current === response) {
       handle(request, response);
     } else {
