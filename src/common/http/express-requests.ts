@@ -27,11 +27,12 @@ export class ExpressRequestsAdapter extends ExpressAdapter {
       throw new Error('ExpressRequestsAdapter serves plain HTTP without forceCloseConnections');
     }
     const app = this.getInstance<Express>();
-    const server = createServer({ IncomingMessage: requestsOf(app.request), ServerResponse: responsesOf(app.response) }, inTurn(app));
+    const handle = inTurn(app);
+    const server = createServer({ IncomingMessage: requestsOf(app.request), ServerResponse: responsesOf(app.response) }, handle);
     // A request with `Expect: 100-continue` goes to the application like any other instead of
     // being sent `100 Continue` at once: JsonBodyGuard sends it when the body is about to be
     // read, after the caller's key and rate were checked.
-    server.on('checkContinue', app);
+    server.on('checkContinue', handle);
     this.setHttpServer(server);
   }
 }
