@@ -194,7 +194,7 @@ export interface ApiErrorOptions {
 }
 
 /** The most issues a 400 lists: the first ones found. */
-export const MAX_FIELD_ISSUES = 100;
+const MAX_FIELD_ISSUES = 100;
 const MAX_DETAIL_FIELDS = 10;
 /** A field named longer than any the API has (an unknown key of 100 KB) is clipped, not echoed whole. */
 const MAX_FIELD_LENGTH = 200;
